@@ -1,0 +1,17 @@
+"""Test-wide setup: fast sizes, a headless matplotlib, and no network (here and in every kernel)."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+
+# Set before anything imports matplotlib or starts a kernel; kernels inherit the environment,
+# and Python runs tests/netguard/sitecustomize.py at the start of each of them.
+os.environ["COURSE_FAST"] = "1"
+os.environ["MPLBACKEND"] = "Agg"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH", "")]))
+
+# This process started before PYTHONPATH was set, so install the same guard here directly.
+_spec = importlib.util.spec_from_file_location("course_netguard", NETGUARD / "sitecustomize.py")
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))

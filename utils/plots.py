@@ -1,0 +1,168 @@
+"""Plots for the course (Lesson 01 onwards).
+
+Every function takes an optional matplotlib ``ax`` and returns it, so cells can combine plots.
+Colours come from the Okabe-Ito palette, which stays distinguishable for colour-blind readers.
+Importing this module changes no matplotlib settings.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .metrics import roc, summarize_attack
+from .validation import as_1d
+
+__all__ = ["PALETTE", "MEMBER_COLOR", "NONMEMBER_COLOR", "plot_roc", "plot_histograms", "plot_digits"]
+
+# Okabe & Ito (2008), "Color Universal Design".
+PALETTE = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+MEMBER_COLOR = PALETTE["vermillion"]
+NONMEMBER_COLOR = PALETTE["blue"]
+_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
+
+
+def _ax(ax):
+    return plt.subplots(figsize=(5, 4))[1] if ax is None else ax
+
+
+def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True, color=None, fpr_in_legend: float = 0.01):
+    """Draw an attack's ROC curve; log-log axes by default, where low-FPR differences show (Lesson 02).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_records,)
+        1 = member, 0 = non-member.
+    scores : array-like of float, shape (n_records,)
+        Higher = more likely member.
+    ax : matplotlib Axes, optional
+        Draw into it (call again on the same `ax` to compare attacks).
+    label : str, default="attack"
+        Legend entry; the AUC and the TPR at `fpr_in_legend` are appended.
+    log : bool, default=True
+        Log-log axes from ``1 / n_nonmembers`` (at least 1e-4) to 1; linear axes otherwise.
+    color : str, optional
+        Defaults to the next Okabe-Ito colour.
+    fpr_in_legend : float, default=0.01
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _ax(ax)
+    curve = roc(labels, scores)
+    summary = summarize_attack(labels, scores, fprs=(fpr_in_legend,))
+    if color is None:
+        color = _CYCLE[sum(l.get_gid() == "roc" for l in ax.get_lines()) % len(_CYCLE)]
+    text = f"{label} (AUC {summary.auc:.3f}, TPR@{fpr_in_legend:.1%} FPR {summary.tpr_at_fpr[fpr_in_legend]:.1%})"
+    ax.plot(curve.fpr, curve.tpr, color=color, label=text, lw=1.8, gid="roc")
+    lowest = max(1.0 / curve.n_nonmembers, 1e-4)  # the smallest FPR this many non-members can show
+    if log and sum(l.get_gid() == "roc" for l in ax.get_lines()) > 1:
+        lowest = min(lowest, ax.get_xlim()[0])
+    if not any(l.get_gid() == "random-guess" for l in ax.get_lines()):
+        grid = np.logspace(-4, 0, 50) if log else np.array([0.0, 1.0])
+        ax.plot(grid, grid, ls="--", color="grey", lw=1, label="random guess", gid="random-guess")
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lowest, 1)
+        ax.set_ylim(lowest, 1.02)
+    else:
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def plot_histograms(
+    member_values,
+    nonmember_values,
+    *,
+    ax=None,
+    xlabel: str = "score",
+    bins: int = 40,
+    log_x: bool = False,
+    labels=("members (trained on)", "non-members (never seen)"),
+):
+    """Overlaid, normalised histograms of a per-record quantity for members and non-members (Lesson 01).
+
+    Parameters
+    ----------
+    member_values, nonmember_values : array-like of float, shapes (n_members,), (n_nonmembers,)
+        E.g. per-record losses or confidences.
+    xlabel : str
+        What the values are, with units (e.g. "loss (nats)").
+    log_x : bool, default=False
+        Log-spaced bins on a log x-axis: use it for losses, which span many orders of magnitude.
+        Values must then be > 0.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    ax = _ax(ax)
+    members = as_1d(member_values, "member_values")
+    nonmembers = as_1d(nonmember_values, "nonmember_values")
+    both = np.concatenate([members, nonmembers])
+    if log_x:
+        if np.any(both <= 0):
+            raise ValueError("log_x=True needs values > 0; clip them first, e.g. np.maximum(values, 1e-12).")
+        edges = np.logspace(np.log10(both.min()), np.log10(both.max()), bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = np.linspace(both.min(), both.max(), bins + 1)
+    ax.hist(members, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(members), 1 / len(members)),
+            alpha=0.6, color=MEMBER_COLOR, label=labels[0])
+    ax.hist(nonmembers, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(nonmembers), 1 / len(nonmembers)),
+            alpha=0.6, color=NONMEMBER_COLOR, label=labels[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of records" if log_x else "density")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_digits(images, titles=None, *, ncols: int = 8, axes=None, cmap="gray_r"):
+    """Show a row (or grid) of digit images, each with an optional title.
+
+    Parameters
+    ----------
+    images : array-like, shape (n, side, side) or (n, side * side)
+    titles : list of str, optional, length n
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError(f"flattened images must have a square number of pixels, got {images.shape[1]}.")
+        images = images.reshape(-1, side, side)
+    n = len(images)
+    if n == 0:
+        raise ValueError("images is empty; pass at least one image.")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles has {len(titles)} entries but there are {n} images.")
+    if axes is None:
+        nrows = int(np.ceil(n / ncols))
+        _, axes = plt.subplots(nrows, min(n, ncols), figsize=(1.3 * min(n, ncols), 1.5 * nrows), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap=cmap, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize="small")
+    return axes

@@ -1,0 +1,36 @@
+"""Seeding: one call at the top of each notebook, and independent seeds for many models (Lesson 01)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "spawn_seeds"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's `random`, NumPy's legacy global RNG and torch (CPU and CUDA).
+
+    Call it once at the top of a notebook. Library functions do not rely on it: every
+    function that draws random numbers takes its own ``seed=`` so results do not depend on
+    the order in which cells are run.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {type(seed).__name__} {seed!r}.")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+
+
+def spawn_seeds(seed: int, n: int) -> list[int]:
+    """`n` statistically independent integer seeds derived from one `seed`.
+
+    Model ``k`` of a batch is trained with ``spawn_seeds(seed, K)[k]``, so training it alone
+    with that seed reproduces it (see `utils.train.train_batched`).
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}.")
+    children = np.random.SeedSequence(int(seed)).spawn(int(n))
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]

@@ -1,0 +1,360 @@
+"""Training and evaluation: one model at a time, or K same-shaped models at once (Lesson 01).
+
+Two trainers, one recipe (Adam, shuffled mini-batches, mean cross-entropy):
+
+- `train_model` trains one `nn.Module`.
+- `train_batched` trains K models built by the same function, each on its own subset of the
+  records, as *one* stacked computation (`torch.func.vmap` over stacked weights). Lesson 03
+  trains 64 shadow models this way in seconds. Model ``k`` of a batch equals, up to float
+  rounding, ``train_model(init_model(build_model, seeds[k]), X[subsets[k]], y[subsets[k]],
+  seed=seeds[k])``: same initial weights, same batch order, same optimiser.
+
+Training is seeded and deterministic on the CPU; a GPU is used when present (`default_device`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from .config import default_device
+from .seed import spawn_seeds
+from .validation import check_features_labels, check_positive_int
+
+__all__ = [
+    "init_model",
+    "train_model",
+    "train_batched",
+    "ModelBatch",
+    "predict_logits",
+    "per_record_loss",
+    "accuracy",
+    "evaluate",
+    "Evaluation",
+]
+
+
+def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """A fresh model from `build_model()` whose initial weights depend on `seed` only.
+
+    The global torch RNG is left untouched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        model = build_model()
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"build_model must return a torch.nn.Module, got {type(model).__name__}.")
+    return model
+
+
+def _make_optimizer(params, lr, weight_decay, device):
+    # The fused kernel does the whole Adam update in one pass (about 5x faster on 2 CPU cores
+    # for 32 stacked models); it is elementwise, so stacking models does not couple them.
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
+
+
+def _check_hyper(epochs, batch_size, lr, weight_decay):
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}.")
+
+
+def _n_classes(model: nn.Module) -> int | None:
+    return getattr(model, "n_classes", None)
+
+
+def train_model(
+    model: nn.Module,
+    X,
+    y,
+    *,
+    epochs: int = 50,
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> nn.Module:
+    """Train one classifier with Adam on mean cross-entropy.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps float32 inputs (batch, ...) to logits (batch, n_classes). Trained in place.
+    X : array-like of float, shape (n_records, ...)
+    y : array-like of int, shape (n_records,)
+        Class labels in [0, n_classes).
+    epochs : int, default=50
+    batch_size : int, default=128
+    lr : float, default=3e-3
+    weight_decay : float, default=0.0
+        L2 penalty (Adam's `weight_decay`; lesson 05).
+    seed : int, default=0
+        Seeds the order of the mini-batches (and dropout).
+    device : torch.device or str, optional
+        Defaults to the GPU when present, else the CPU.
+    progress : bool, default=False
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    model : nn.Module
+        The same model, trained, in eval mode.
+    """
+    X, y = check_features_labels(X, y, n_classes=_n_classes(model))
+    _check_hyper(epochs, batch_size, lr, weight_decay)
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device).train()
+    Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
+    rng = np.random.default_rng(int(seed))
+    opt = _make_optimizer(model.parameters(), lr, weight_decay, device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))  # dropout masks
+        for _ in tqdm(range(epochs), desc="training", disable=not progress, leave=False):
+            order = torch.from_numpy(rng.permutation(len(y))).to(device)
+            for start in range(0, len(y), batch_size):
+                batch = order[start : start + batch_size]
+                loss = nn.functional.cross_entropy(model(Xt[batch]), yt[batch])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    return model.eval()
+
+
+@dataclass
+class ModelBatch:
+    """K same-shaped models with stacked weights, as returned by `train_batched`.
+
+    Attributes
+    ----------
+    base : nn.Module
+        A weightless copy of the architecture (on the ``meta`` device).
+    params : dict of str -> Tensor
+        Stacked weights; each tensor has shape (K, *shape of that weight).
+    seeds : list of int, length K
+        The seed of each model (initial weights and batch order).
+    subsets : ndarray of int64, shape (K, n_train)
+        The training-record indices of each model, into the `X` it was trained on.
+    n_records : int
+        Number of records in the `X` it was trained on.
+    """
+
+    base: nn.Module
+    params: dict
+    seeds: list
+    subsets: np.ndarray
+    n_records: int
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def in_mask(self) -> np.ndarray:
+        """bool array of shape (K, n_records): True where record i is in model k's training set."""
+        mask = np.zeros((len(self), self.n_records), dtype=bool)
+        np.put_along_axis(mask, self.subsets, True, axis=1)
+        return mask
+
+    def model(self, k: int) -> nn.Module:
+        """Model `k` as an ordinary `nn.Module` (a copy, on the CPU, in eval mode)."""
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"model index {k} out of range for a batch of {len(self)} models.")
+        module = copy.deepcopy(self.base).to_empty(device="cpu")
+        module.load_state_dict({name: p[k].detach().cpu() for name, p in self.params.items()}, strict=False)
+        return module.eval()
+
+
+def _check_subsets(subsets, n_records) -> np.ndarray:
+    try:
+        arr = np.asarray(subsets)
+    except Exception:
+        arr = None
+    if arr is None or arr.ndim != 2 or arr.dtype == object:
+        lengths = sorted({len(s) for s in subsets}) if arr is None or arr.dtype == object else None
+        extra = f" Subset sizes found: {lengths}." if lengths else ""
+        raise ValueError(
+            "subsets must be a 2-D array (K models, n_train indices each): every model trains on the "
+            f"same number of records.{extra} Draw equal-size subsets, e.g. with rng.choice(n, size, replace=False)."
+        )
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"subsets must hold at least one model and one record each, got shape {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"subsets must hold integer record indices, got dtype {arr.dtype}.")
+    if arr.min() < 0 or arr.max() >= n_records:
+        raise ValueError(f"subsets hold indices from {arr.min()} to {arr.max()}, but X has {n_records} records.")
+    if any(len(np.unique(row)) != len(row) for row in arr):
+        raise ValueError("each row of subsets must list distinct records (no index twice in one model's training set).")
+    return arr.astype(np.int64)
+
+
+def train_batched(
+    build_model: Callable[[], nn.Module],
+    X,
+    y,
+    subsets,
+    *,
+    epochs: int = 50,
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> ModelBatch:
+    """Train K models of one architecture at once, model k on records ``subsets[k]``.
+
+    Parameters
+    ----------
+    build_model : callable returning nn.Module
+        E.g. ``utils.models.MLP`` or ``functools.partial(MLP, hidden=(64,))``. Called K times.
+    X : array-like of float, shape (n_records, ...)
+    y : array-like of int, shape (n_records,)
+    subsets : array-like of int, shape (K, n_train)
+        Row k lists the indices (into X) of model k's training records; all rows have the same
+        length so that the K models step in lock-step.
+    epochs, batch_size, lr, weight_decay, device, progress
+        As in `train_model`.
+    seed : int, default=0
+        Model k uses ``spawn_seeds(seed, K)[k]`` for its initial weights and its batch order.
+
+    Returns
+    -------
+    ModelBatch
+        Use `predict_logits(batch, X)` for all K models' logits, ``batch.model(k)`` for one.
+    """
+    X, y = check_features_labels(X, y)
+    subsets = _check_subsets(subsets, len(y))
+    _check_hyper(epochs, batch_size, lr, weight_decay)
+    device = torch.device(device) if device is not None else default_device()
+    n_models, n_train = subsets.shape
+    seeds = spawn_seeds(seed, n_models)
+    models = [init_model(build_model, s) for s in seeds]
+    n_classes = _n_classes(models[0])
+    if n_classes is not None and y.max() >= n_classes:
+        raise ValueError(f"y must hold class labels in [0, {n_classes}), found a maximum of {int(y.max())}.")
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in models[0].modules()):
+        raise ValueError("build_model returns a model with BatchNorm; use GroupNorm or no normalisation.")
+    params, _ = stack_module_state([m.to(device) for m in models])
+    params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
+    base = copy.deepcopy(models[0]).to("meta").train()
+    del models
+
+    Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
+    subsets_t = torch.from_numpy(subsets).to(device)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    opt = _make_optimizer(list(params.values()), lr, weight_decay, device)
+
+    def loss_one(p, xb, yb):
+        return nn.functional.cross_entropy(functional_call(base, p, (xb,)), yb)
+
+    batched_loss = vmap(loss_one, randomness="different")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))  # dropout masks
+        for _ in tqdm(range(epochs), desc=f"training {n_models} models", disable=not progress, leave=False):
+            order = torch.from_numpy(np.stack([r.permutation(n_train) for r in rngs])).to(device)
+            order = torch.gather(subsets_t, 1, order)  # (K, n_train) global record indices
+            for start in range(0, n_train, batch_size):
+                batch = order[:, start : start + batch_size]
+                # Sum of per-model mean losses: each model's gradient is its own mean loss's.
+                loss = batched_loss(params, Xt[batch], yt[batch]).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    base.eval()
+    params = {name: p.detach() for name, p in params.items()}
+    return ModelBatch(base=base, params=params, seeds=seeds, subsets=subsets, n_records=len(y))
+
+
+@torch.no_grad()
+def predict_logits(model, X, *, batch_size: int = 4096) -> np.ndarray:
+    """Logits of one model or of every model in a `ModelBatch`, as float64.
+
+    Parameters
+    ----------
+    model : nn.Module or ModelBatch
+    X : array-like of float, shape (n_records, ...)
+
+    Returns
+    -------
+    ndarray of float64, shape (n_records, n_classes) for a module, (K, n_records, n_classes) for a batch.
+        Float64 so that losses and log-odds computed from it keep their low-FPR resolution.
+    """
+    X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (n_records, ...), got {X.shape}. For one record use X[None].")
+    X = X.astype(np.float32, copy=False)
+    if isinstance(model, ModelBatch):
+        params = model.params
+        device = next(iter(params.values())).device
+        call = vmap(lambda p, xb: functional_call(model.base, p, (xb,)), in_dims=(0, None))
+        chunks = [call(params, torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
+        return torch.cat(chunks, dim=1).double().cpu().numpy()
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module or a ModelBatch, got {type(model).__name__}.")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        out = [model(torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).double().cpu().numpy()
+
+
+def per_record_loss(logits, y) -> np.ndarray:
+    """Cross-entropy of each record, computed stably in float64.
+
+    Parameters
+    ----------
+    logits : array-like of float, shape (..., n_records, n_classes)
+    y : array-like of int, shape (n_records,)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., n_records); ``-log softmax(logits)[y]``, in nats.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y)
+    if logits.ndim < 2 or logits.shape[-2] != len(y):
+        raise ValueError(
+            f"logits must have shape (..., n_records, n_classes) with n_records = len(y) = {len(y)}, got {logits.shape}."
+        )
+    if y.size and (y.min() < 0 or y.max() >= logits.shape[-1]):
+        raise ValueError(f"y must hold class labels in [0, {logits.shape[-1]}), found {int(y.min())}..{int(y.max())}.")
+    top = logits.max(axis=-1, keepdims=True)
+    log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=-1))
+    true_logit = np.take_along_axis(logits, np.broadcast_to(y[:, None], logits.shape[:-1] + (1,)), axis=-1)[..., 0]
+    return log_norm - true_logit
+
+
+def accuracy(logits, y) -> float:
+    """Fraction of records whose highest logit is the true class. `logits` (n, C), `y` (n,)."""
+    logits, y = np.asarray(logits), np.asarray(y)
+    return float((logits.argmax(axis=-1) == y).mean())
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Mean cross-entropy (nats) and accuracy of a model on a set of records."""
+
+    loss: float
+    accuracy: float
+
+
+def evaluate(model: nn.Module, X, y) -> Evaluation:
+    """Mean loss and accuracy of `model` on ``(X, y)``."""
+    X, y = check_features_labels(X, y, n_classes=_n_classes(model))
+    logits = predict_logits(model, X)
+    return Evaluation(loss=float(per_record_loss(logits, y).mean()), accuracy=accuracy(logits, y))

@@ -1,0 +1,158 @@
+"""Shared input checks. Every public function validates through these, so the same mistake
+always gets the same message: what was found, and what to change.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_1d",
+    "check_membership",
+    "check_fraction",
+    "check_features_labels",
+    "check_positive_int",
+]
+
+
+def _to_numpy(x, name):
+    try:
+        import torch
+
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+    try:
+        return np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"{name} could not be turned into an array ({exc}). Pass a list or a NumPy array of numbers."
+        ) from None
+
+
+def as_1d(x, name: str, dtype=np.float64) -> np.ndarray:
+    """`x` as a 1-D array of `dtype`; raises ValueError naming `name` for any other shape,
+    for non-numeric values, and (for float dtypes) for NaN or infinite values."""
+    arr = _to_numpy(x, name)
+    if arr.ndim == 2 and 1 in arr.shape:
+        raise ValueError(
+            f"{name} must be 1-D with one value per record, got shape {arr.shape}. "
+            f"Flatten it with np.ravel({name})."
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one value per record, got shape {arr.shape}.")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}.")
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        arr = arr.astype(dtype)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = np.flatnonzero(bad)[:5].tolist()
+            raise ValueError(
+                f"{name} contains {bad.sum()} NaN or infinite values (first at positions {first}). "
+                "Compute scores from logits in float64 (e.g. clip probabilities away from 0 and 1), "
+                "or drop those records from both labels and scores."
+            )
+    return arr
+
+
+def check_membership(labels, scores, *, labels_name="labels", scores_name="scores"):
+    """Validate an attack's output against membership truth.
+
+    Returns ``(labels, scores)`` as ``int64`` and ``float64`` arrays of shape (n_records,).
+    Raises ValueError for mismatched lengths, non-binary labels, a single class, NaN/inf scores.
+    """
+    labels_arr = _to_numpy(labels, labels_name)
+    if labels_arr.ndim != 1:
+        raise ValueError(
+            f"{labels_name} must be 1-D with one 0/1 value per record, got shape {labels_arr.shape}."
+        )
+    if labels_arr.dtype == bool:
+        labels_arr = labels_arr.astype(np.int64)
+    if not np.issubdtype(labels_arr.dtype, np.number):
+        raise ValueError(f"{labels_name} must be 0 (non-member) or 1 (member), got dtype {labels_arr.dtype}.")
+    found = set(np.unique(labels_arr).tolist())
+    if not found <= {0, 1}:
+        hint = " If you used -1/+1, convert with (labels + 1) // 2." if found <= {-1, 1} else ""
+        raise ValueError(
+            f"{labels_name} must be 0 (non-member) or 1 (member); found {sorted(found)}.{hint}"
+        )
+    scores_arr = as_1d(scores, scores_name)
+    if len(labels_arr) != len(scores_arr):
+        raise ValueError(
+            f"{labels_name} and {scores_name} need one entry per record, but {labels_name} has "
+            f"{len(labels_arr)} entries and {scores_name} has {len(scores_arr)}. "
+            "Compute scores on the same records, in the same order."
+        )
+    if len(found) < 2:
+        only = "members (1)" if found == {1} else "non-members (0)" if found == {0} else "nothing"
+        raise ValueError(
+            f"{labels_name} holds only {only}; an ROC curve needs both members and non-members. "
+            "Evaluate the attack on a mix of both."
+        )
+    return labels_arr.astype(np.int64), scores_arr
+
+
+def check_fraction(value, name: str, *, low_open=True, high_open=True) -> float:
+    """`value` as a float strictly inside (0, 1) (or closed ends as requested)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}.")
+    ok_low = value > 0 if low_open else value >= 0
+    ok_high = value < 1 if high_open else value <= 1
+    if not (ok_low and ok_high):
+        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
+        raise ValueError(
+            f"{name} must lie in {lo}0, 1{hi}, got {value}. Rates are fractions: 1% is 0.01, not 1."
+        )
+    return float(value)
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """`value` as an int >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_name="y"):
+    """Validate a dataset: `X` of shape (n_records, ...) finite floats, `y` of shape (n_records,)
+    integer class labels in ``[0, n_classes)``.
+
+    Returns ``(X, y)`` as float32 and int64 NumPy arrays.
+    """
+    X_arr = _to_numpy(X, X_name)
+    if X_arr.ndim < 2:
+        raise ValueError(
+            f"{X_name} must have shape (n_records, n_features) or (n_records, channels, height, width), "
+            f"got shape {X_arr.shape}. For a single record use {X_name}[None]."
+        )
+    if not np.issubdtype(X_arr.dtype, np.number):
+        raise ValueError(f"{X_name} must hold numbers, got dtype {X_arr.dtype}.")
+    X_arr = X_arr.astype(np.float32, copy=False)
+    if not np.isfinite(X_arr).all():
+        raise ValueError(f"{X_name} contains NaN or infinite values; clean or drop those records.")
+    y_arr = _to_numpy(y, y_name)
+    if y_arr.ndim != 1:
+        raise ValueError(f"{y_name} must be 1-D with one class label per record, got shape {y_arr.shape}.")
+    if len(y_arr) != len(X_arr):
+        raise ValueError(
+            f"{X_name} and {y_name} need one entry per record, but {X_name} has {len(X_arr)} records "
+            f"and {y_name} has {len(y_arr)}."
+        )
+    if len(y_arr) == 0:
+        raise ValueError(f"{X_name} and {y_name} are empty; pass at least one record.")
+    if not np.issubdtype(y_arr.dtype, np.integer):
+        if np.issubdtype(y_arr.dtype, np.floating) and np.all(np.mod(y_arr, 1) == 0):
+            y_arr = y_arr.astype(np.int64)
+        else:
+            raise ValueError(f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}.")
+    y_arr = y_arr.astype(np.int64)
+    if y_arr.min() < 0 or (n_classes is not None and y_arr.max() >= n_classes):
+        raise ValueError(
+            f"{y_name} must hold class labels in [0, {n_classes}), found values from "
+            f"{int(y_arr.min())} to {int(y_arr.max())}."
+        )
+    return X_arr, y_arr
