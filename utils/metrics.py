@@ -12,6 +12,7 @@ advantage, and honest (Clopper-Pearson) intervals for rates measured on few reco
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -231,11 +232,17 @@ def dp_max_tpr(fpr, epsilon: float, delta: float = 0.0):
     """
     f = np.asarray(fpr, dtype=np.float64)
     if np.any(~np.isfinite(f)) or np.any((f < 0) | (f > 1)):
-        raise ValueError("fpr must lie in [0, 1].")
-    if not (np.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}.")
-    if not 0 <= delta < 1:
-        raise ValueError(f"delta must lie in [0, 1), got {delta!r}.")
+        bad = f[~(np.isfinite(f) & (f >= 0) & (f <= 1))].ravel()[:5].tolist()
+        raise ValueError(
+            f"fpr must lie in [0, 1], found {bad}. Rates are fractions: 1% is 0.01, not 1."
+        )
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(
+            f"epsilon must be a finite number >= 0, got {epsilon!r}. Use 0 for perfect privacy; "
+            "larger values mean weaker guarantees."
+        )
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < 1:
+        raise ValueError(f"delta must lie in [0, 1), got {delta!r}. Typical values are below 1 / n_records, e.g. 1e-5.")
     bound = np.minimum.reduce(
         [np.ones_like(f), np.exp(epsilon) * f + delta, 1 - np.exp(-epsilon) * (1 - delta - f)]
     )

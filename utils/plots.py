@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .metrics import roc, summarize_attack
-from .validation import as_1d
+from .validation import as_1d, check_positive_int
 
 __all__ = ["PALETTE", "MEMBER_COLOR", "NONMEMBER_COLOR", "plot_roc", "plot_histograms", "plot_digits"]
 
@@ -58,9 +58,9 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     -------
     ax : matplotlib Axes
     """
-    ax = _ax(ax)
     curve = roc(labels, scores)
     summary = summarize_attack(labels, scores, fprs=(fpr_in_legend,))
+    ax = _ax(ax)
     if color is None:
         color = _CYCLE[sum(l.get_gid() == "roc" for l in ax.get_lines()) % len(_CYCLE)]
     text = f"{label} (AUC {summary.auc:.3f}, TPR@{fpr_in_legend:.1%} FPR {summary.tpr_at_fpr[fpr_in_legend]:.1%})"
@@ -111,17 +111,31 @@ def plot_histograms(
     -------
     ax : matplotlib Axes
     """
-    ax = _ax(ax)
+    bins = check_positive_int(bins, "bins")
     members = as_1d(member_values, "member_values")
     nonmembers = as_1d(nonmember_values, "nonmember_values")
     both = np.concatenate([members, nonmembers])
+    if len(members) == 0 or len(nonmembers) == 0:
+        raise ValueError(
+            f"need at least one member and one non-member value, got {len(members)} and {len(nonmembers)}."
+        )
+    if log_x and np.any(both <= 0):
+        raise ValueError(
+            f"log_x=True needs values > 0, found {int(np.sum(both <= 0))} values <= 0 (smallest {both.min():.3g}); "
+            "clip them first, e.g. np.maximum(values, 1e-12)."
+        )
+    ax = _ax(ax)
     if log_x:
-        if np.any(both <= 0):
-            raise ValueError("log_x=True needs values > 0; clip them first, e.g. np.maximum(values, 1e-12).")
-        edges = np.logspace(np.log10(both.min()), np.log10(both.max()), bins + 1)
+        low, high = np.log10(both.min()), np.log10(both.max())
+        if high == low:  # every value equal: give the single bar some width
+            low, high = low - 0.5, high + 0.5
+        edges = np.logspace(low, high, bins + 1)
         ax.set_xscale("log")
     else:
-        edges = np.linspace(both.min(), both.max(), bins + 1)
+        low, high = both.min(), both.max()
+        if high == low:
+            low, high = low - 0.5, high + 0.5
+        edges = np.linspace(low, high, bins + 1)
     ax.hist(members, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(members), 1 / len(members)),
             alpha=0.6, color=MEMBER_COLOR, label=labels[0])
     ax.hist(nonmembers, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(nonmembers), 1 / len(nonmembers)),

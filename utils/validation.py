@@ -43,9 +43,14 @@ def as_1d(x, name: str, dtype=np.float64) -> np.ndarray:
             f"Flatten it with np.ravel({name})."
         )
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one value per record, got shape {arr.shape}.")
+        raise ValueError(
+            f"{name} must be 1-D with one value per record, got shape {arr.shape}. "
+            "Reduce each record to a single number first (e.g. its loss or its top confidence)."
+        )
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}.")
+        raise ValueError(
+            f"{name} must hold numbers, got dtype {arr.dtype}. Convert it with np.asarray({name}, dtype=float)."
+        )
     if np.issubdtype(np.dtype(dtype), np.floating):
         arr = arr.astype(dtype)
         bad = ~np.isfinite(arr)
@@ -68,15 +73,23 @@ def check_membership(labels, scores, *, labels_name="labels", scores_name="score
     labels_arr = _to_numpy(labels, labels_name)
     if labels_arr.ndim != 1:
         raise ValueError(
-            f"{labels_name} must be 1-D with one 0/1 value per record, got shape {labels_arr.shape}."
+            f"{labels_name} must be 1-D with one 0/1 value per record, got shape {labels_arr.shape}. "
+            f"Flatten it with np.ravel({labels_name})."
         )
     if labels_arr.dtype == bool:
         labels_arr = labels_arr.astype(np.int64)
     if not np.issubdtype(labels_arr.dtype, np.number):
-        raise ValueError(f"{labels_name} must be 0 (non-member) or 1 (member), got dtype {labels_arr.dtype}.")
+        raise ValueError(
+            f"{labels_name} must be 0 (non-member) or 1 (member), got dtype {labels_arr.dtype}. "
+            "Encode membership as integers: 1 for training records, 0 for the others."
+        )
     found = set(np.unique(labels_arr).tolist())
     if not found <= {0, 1}:
-        hint = " If you used -1/+1, convert with (labels + 1) // 2." if found <= {-1, 1} else ""
+        hint = (
+            " If you used -1/+1, convert with (labels + 1) // 2."
+            if found <= {-1, 1}
+            else " Use 1 for records in the training set and 0 for the others."
+        )
         raise ValueError(
             f"{labels_name} must be 0 (non-member) or 1 (member); found {sorted(found)}.{hint}"
         )
@@ -130,17 +143,26 @@ def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_n
             f"got shape {X_arr.shape}. For a single record use {X_name}[None]."
         )
     if not np.issubdtype(X_arr.dtype, np.number):
-        raise ValueError(f"{X_name} must hold numbers, got dtype {X_arr.dtype}.")
+        raise ValueError(
+            f"{X_name} must hold numbers, got dtype {X_arr.dtype}. Convert it with np.asarray({X_name}, dtype=np.float32)."
+        )
     X_arr = X_arr.astype(np.float32, copy=False)
     if not np.isfinite(X_arr).all():
-        raise ValueError(f"{X_name} contains NaN or infinite values; clean or drop those records.")
+        bad = np.flatnonzero(~np.isfinite(X_arr).reshape(len(X_arr), -1).all(axis=1))
+        raise ValueError(
+            f"{X_name} contains NaN or infinite values in {len(bad)} records (first at rows {bad[:5].tolist()}); "
+            "clean or drop those records (from both X and y)."
+        )
     y_arr = _to_numpy(y, y_name)
     if y_arr.ndim != 1:
-        raise ValueError(f"{y_name} must be 1-D with one class label per record, got shape {y_arr.shape}.")
+        raise ValueError(
+            f"{y_name} must be 1-D with one class label per record, got shape {y_arr.shape}. "
+            f"If it is one-hot, use {y_name}.argmax(axis=1)."
+        )
     if len(y_arr) != len(X_arr):
         raise ValueError(
             f"{X_name} and {y_name} need one entry per record, but {X_name} has {len(X_arr)} records "
-            f"and {y_name} has {len(y_arr)}."
+            f"and {y_name} has {len(y_arr)}. Take both from the same records, in the same order."
         )
     if len(y_arr) == 0:
         raise ValueError(f"{X_name} and {y_name} are empty; pass at least one record.")
@@ -148,11 +170,17 @@ def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_n
         if np.issubdtype(y_arr.dtype, np.floating) and np.all(np.mod(y_arr, 1) == 0):
             y_arr = y_arr.astype(np.int64)
         else:
-            raise ValueError(f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}.")
+            raise ValueError(
+                f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}"
+                f"{' with non-integer values' if np.issubdtype(y_arr.dtype, np.floating) else ''}. "
+                f"Pass class indices 0, 1, 2, ... (e.g. np.unique({y_name}, return_inverse=True)[1])."
+            )
     y_arr = y_arr.astype(np.int64)
     if y_arr.min() < 0 or (n_classes is not None and y_arr.max() >= n_classes):
+        allowed = "non-negative class labels" if n_classes is None else f"class labels in [0, {n_classes})"
         raise ValueError(
-            f"{y_name} must hold class labels in [0, {n_classes}), found values from "
-            f"{int(y_arr.min())} to {int(y_arr.max())}."
+            f"{y_name} must hold {allowed}, found values from {int(y_arr.min())} to {int(y_arr.max())}. "
+            f"Renumber the classes 0, 1, 2, ... (e.g. np.unique({y_name}, return_inverse=True)[1])"
+            + ("." if n_classes is None else ", or build the model with more classes.")
         )
     return X_arr, y_arr

@@ -1,0 +1,176 @@
+"""Smoke tests of the benchmarks (tiny sizes; no timing is asserted), and correctness of the
+batched trainer's fast path for plain MLPs, which exists for speed."""
+
+import re
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from utils.bench import notebooks as bench_notebooks
+from utils.bench import training as bench_training
+from utils.models import CNN, MLP
+from utils.seed import spawn_seeds
+from utils.train import _StackedMLP, init_model, predict_logits, train_batched, train_model
+
+FIGURES = ["loop_s", "batched_s", "speedup", "achieved_gflops", "matmul_gflops", "roofline_fraction"]
+
+
+# ---------------------------------------------------------------- training benchmark
+
+
+def test_useful_flops_known_answers():
+    # 196-128-10: forward 2*W, weight grads 2*W, input grads 2*W of every layer but the first.
+    w1, w2 = 196 * 128, 128 * 10
+    assert bench_training.useful_flops_per_record(MLP()) == 4 * (w1 + w2) + 2 * w2
+    w = [196 * 64, 64 * 32, 32 * 10]
+    assert bench_training.useful_flops_per_record(MLP(hidden=(64, 32))) == 4 * sum(w) + 2 * (w[1] + w[2])
+    with pytest.raises(ValueError, match="no nn.Linear"):
+        bench_training.useful_flops_per_record(nn.ReLU())
+
+
+def test_training_benchmark_quick_prints_every_figure(capsys):
+    assert bench_training.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "(512 x 196) @ (196 x 128)" in out  # says which matmul it timed: K*batch rows, K = 4
+    values = {}
+    for name in FIGURES + ["max_logit_diff"]:
+        match = re.search(rf"^{name} = ([0-9.eE+-]+)", out, flags=re.M)
+        assert match, f"no line '{name} = ...' in:\n{out}"
+        values[name] = float(match.group(1))
+    assert all(np.isfinite(v) and v > 0 for k, v in values.items() if k != "max_logit_diff")
+    assert values["speedup"] == pytest.approx(values["loop_s"] / values["batched_s"], rel=0.02)
+    assert values["max_logit_diff"] < 1e-2  # the two trainers train the same models
+
+
+def test_training_benchmark_rejects_bad_options():
+    with pytest.raises(SystemExit):
+        bench_training.main(["--quick", "--models", "0"])
+
+
+# ---------------------------------------------------------------- notebook benchmark
+
+
+def test_notebook_budgets():
+    assert bench_notebooks.budget_s("lessons/01_overfit_a_model.ipynb", "fast") == 30
+    assert bench_notebooks.budget_s("lessons/01_overfit_a_model.ipynb", "default") == 60
+    assert bench_notebooks.budget_s("lessons/02_loss_attack.ipynb", "default") == 90
+    assert bench_notebooks.budget_s("solutions/02_loss_attack.ipynb", "fast") == 45
+    with pytest.raises(ValueError, match="mode must be one of"):
+        bench_notebooks.budget_s("x.ipynb", "slow")
+
+
+def test_notebook_benchmark_prints_a_row_per_run(tmp_path, capsys):
+    (tmp_path / "lessons").mkdir()
+    for name, source in (("01_ok.ipynb", "import os\nprint(os.environ['COURSE_FAST'])"), ("02_bad.ipynb", "1 / 0")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / "lessons" / name)
+    assert bench_notebooks.main(["--root", str(tmp_path), "--modes", "fast", "--timeout", "120"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"lessons/01_ok.ipynb\s+fast\s+[0-9.]+\s+45\s+within budget", out), out
+    assert re.search(r"lessons/02_bad.ipynb\s+fast\s+[0-9.]+\s+45\s+FAILED", out), out
+    assert "ZeroDivisionError" in out
+
+
+# ---------------------------------------------------------------- the fast path of train_batched
+
+
+def _stacked(build, n_models=3):
+    models = [init_model(build, s) for s in range(n_models)]
+    params, _ = stack_module_state(models)
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    return params, models[0].to("meta")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        MLP,
+        lambda: MLP(hidden=(32, 16)),
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20, bias=False), nn.ReLU(), nn.Identity(), nn.Linear(20, 10)),
+    ],
+    ids=["MLP", "MLP-2-hidden", "Sequential-no-bias"],
+)
+def test_fast_path_gradients_equal_autograd(build):
+    params, base = _stacked(build)
+    rng = torch.Generator().manual_seed(0)
+    x, y = torch.rand(3, 7, 196, generator=rng), torch.randint(0, 10, (3, 7), generator=rng)
+
+    def loss_one(p, xb, yb):
+        return nn.functional.cross_entropy(functional_call(base, p, (xb,)), yb)
+
+    expected = torch.autograd.grad(vmap(loss_one)(params, x, y).sum(), list(params.values()))
+    fast = _StackedMLP.from_module(base, params)
+    assert fast is not None
+    fast.set_gradients(x, y)
+    for (name, p), g in zip(params.items(), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6, msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [CNN, lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20), nn.Tanh(), nn.Linear(20, 10))],
+    ids=["CNN", "Sequential-tanh"],
+)
+def test_fast_path_declines_other_architectures(build):
+    params, base = _stacked(build, n_models=2)
+    assert _StackedMLP.from_module(base, params) is None
+
+
+def test_fast_path_dropout_gradients_equal_autograd_with_the_same_masks():
+    params, base = _stacked(lambda: MLP(hidden=(32,), dropout=0.25))
+    rng = torch.Generator().manual_seed(0)
+    x, y = torch.rand(3, 7, 196, generator=rng), torch.randint(0, 10, (3, 7), generator=rng)
+    w1, b1, w2, b2 = (params[k] for k in ("net.1.weight", "net.1.bias", "net.4.weight", "net.4.bias"))
+    torch.manual_seed(3)  # the fast path draws one uniform per hidden unit and record, as below
+    hidden = torch.relu(torch.baddbmm(b1.unsqueeze(1), x, w1.transpose(1, 2)))
+    hidden = hidden * (torch.rand_like(hidden) >= 0.25) / 0.75
+    logits = torch.baddbmm(b2.unsqueeze(1), hidden, w2.transpose(1, 2))
+    loss = sum(nn.functional.cross_entropy(logits[k], y[k]) for k in range(3))
+    expected = torch.autograd.grad(loss, [w1, b1, w2, b2])
+    torch.manual_seed(3)
+    _StackedMLP.from_module(base, params).set_gradients(x, y)
+    for p, g in zip((w1, b1, w2, b2), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)
+
+
+def test_fast_path_declines_an_mlp_with_its_own_forward():
+    class Doubled(MLP):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    params, base = _stacked(Doubled, n_models=2)
+    assert _StackedMLP.from_module(base, params) is None
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 196), dtype=np.float32)
+    y = (X[:, :10].argmax(axis=1)).astype(np.int64)  # a learnable rule
+    subsets = np.stack([rng.choice(300, 100, replace=False) for _ in range(3)])
+    return X, y, subsets
+
+
+@pytest.mark.parametrize("build", [MLP, lambda: CNN(width=4)], ids=["MLP-fast-path", "CNN-vmap-path"])
+def test_each_batched_model_equals_training_it_alone(build, tiny_data):
+    X, y, subsets = tiny_data
+    batch = train_batched(build, X, y, subsets, epochs=3, batch_size=32, seed=5, device="cpu")
+    logits = predict_logits(batch, X)
+    for k, s in enumerate(spawn_seeds(5, len(subsets))):
+        alone = train_model(init_model(build, s), X[subsets[k]], y[subsets[k]], epochs=3, batch_size=32, seed=s, device="cpu")
+        np.testing.assert_allclose(logits[k], predict_logits(alone, X), atol=1e-4, rtol=1e-4)
+
+
+def test_fast_path_with_dropout_is_seeded_and_uses_the_masks(tiny_data):
+    X, y, subsets = tiny_data
+    build = lambda: MLP(dropout=0.5)
+    a = predict_logits(train_batched(build, X, y, subsets, epochs=2, batch_size=32, seed=1, device="cpu"), X)
+    b = predict_logits(train_batched(build, X, y, subsets, epochs=2, batch_size=32, seed=1, device="cpu"), X)
+    plain = predict_logits(train_batched(MLP, X, y, subsets, epochs=2, batch_size=32, seed=1, device="cpu"), X)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - plain).max() > 1e-3  # same initial weights and batches: only dropout differs

@@ -1,0 +1,197 @@
+"""Tests for utils.plots: what each plot draws, its axes and labels, and bad input."""
+
+import importlib
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+
+from utils import plots
+from utils.plots import MEMBER_COLOR, NONMEMBER_COLOR, PALETTE, plot_digits, plot_histograms, plot_roc
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def attack(n_members=300, n_nonmembers=1000, mu=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.ones(n_members, int), np.zeros(n_nonmembers, int)]
+    scores = np.r_[rng.normal(mu, 1, n_members), rng.normal(0, 1, n_nonmembers)]
+    return labels, scores
+
+
+def lines_with_gid(ax, gid):
+    return [line for line in ax.get_lines() if line.get_gid() == gid]
+
+
+# ----------------------------------------------------------------------------- plot_roc
+
+
+def test_plot_roc_draws_a_log_log_curve_with_labels():
+    labels, scores = attack()
+    ax = plot_roc(labels, scores, label="loss attack")
+    assert isinstance(ax, Axes)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "False positive rate" and ax.get_ylabel() == "True positive rate"
+    assert ax.get_xlim()[0] == pytest.approx(1 / 1000) and ax.get_xlim()[1] == pytest.approx(1)
+    (curve,) = lines_with_gid(ax, "roc")
+    assert curve.get_xdata()[-1] == 1.0 and curve.get_ydata()[-1] == 1.0
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("loss attack (AUC 0.") and "TPR@1.0% FPR" in t for t in legend)
+    assert "random guess" in legend
+
+
+def test_plot_roc_draws_the_random_guess_diagonal_exactly_once():
+    ax = plot_roc(*attack(seed=0), label="first")
+    returned = plot_roc(*attack(seed=1, mu=2.0), ax=ax, label="second")
+    assert returned is ax
+    (diagonal,) = lines_with_gid(ax, "random-guess")
+    np.testing.assert_allclose(diagonal.get_xdata(), diagonal.get_ydata())
+    assert diagonal.get_linestyle() == "--" and diagonal.get_label() == "random guess"
+    curves = lines_with_gid(ax, "roc")
+    assert len(curves) == 2 and curves[0].get_color() != curves[1].get_color()
+    assert [t.get_text() for t in ax.get_legend().get_texts()].count("random guess") == 1
+
+
+def test_plot_roc_legend_reports_auc_and_tpr_at_the_requested_fpr():
+    labels = np.r_[np.ones(100, int), np.zeros(100, int)]
+    scores = np.r_[np.full(100, 2.0), np.full(100, 1.0)]  # perfect attack
+    ax = plot_roc(labels, scores, label="perfect", fpr_in_legend=0.05)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "perfect (AUC 1.000, TPR@5.0% FPR 100.0%)" in legend
+
+
+def test_plot_roc_lower_limit_follows_the_number_of_nonmembers():
+    ax = plot_roc(*attack(n_nonmembers=50_000, n_members=500))
+    assert ax.get_xlim()[0] == pytest.approx(1e-4)  # never below 1e-4
+    ax = plot_roc(*attack(n_nonmembers=200, n_members=200))
+    assert ax.get_xlim()[0] == pytest.approx(1 / 200)
+
+
+def test_plot_roc_on_linear_axes():
+    ax = plot_roc(*attack(), log=False, color=PALETTE["green"])
+    assert ax.get_xscale() == "linear" and ax.get_yscale() == "linear"
+    assert ax.get_xlim() == (0, 1)
+    (curve,) = lines_with_gid(ax, "roc")
+    assert curve.get_color() == PALETTE["green"]
+    assert len(lines_with_gid(ax, "random-guess")) == 1
+
+
+def test_plot_roc_rejects_bad_input_before_drawing():
+    with pytest.raises(ValueError, match=r"only members"):
+        plot_roc([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match=r"NaN or infinite"):
+        plot_roc([0, 1, 1], [0.1, np.nan, 0.3])
+    with pytest.raises(ValueError, match=r"fpr must lie in \(0, 1\)"):
+        plot_roc([0, 1, 1], [0.1, 0.2, 0.3], fpr_in_legend=1)
+    assert plt.get_fignums() == []  # no empty figure left behind
+
+
+# ----------------------------------------------------------------------------- plot_histograms
+
+
+def test_plot_histograms_overlays_two_normalised_histograms():
+    rng = np.random.default_rng(0)
+    ax = plot_histograms(rng.exponential(0.1, 500), rng.exponential(1.0, 800), xlabel="loss (nats)")
+    assert isinstance(ax, Axes) and ax.get_xlabel() == "loss (nats)" and ax.get_ylabel() == "density"
+    members = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
+    nonmembers = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(NONMEMBER_COLOR)]
+    assert len(members) == len(nonmembers) == 40
+    for bars in (members, nonmembers):  # each is a density: total area 1
+        assert sum(p.get_width() * p.get_height() for p in bars) == pytest.approx(1.0)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["members (trained on)", "non-members (never seen)"]
+
+
+def test_plot_histograms_log_x_uses_log_bins_and_fractions():
+    rng = np.random.default_rng(1)
+    ax = plot_histograms(10 ** rng.uniform(-8, -1, 300), 10 ** rng.uniform(-3, 1, 400), log_x=True, bins=20)
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "fraction of records"
+    members = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
+    assert len(members) == 20
+    assert sum(p.get_height() for p in members) == pytest.approx(1.0)  # fractions of members sum to 1
+    lefts = np.array([p.get_x() for p in members])
+    np.testing.assert_allclose(np.diff(np.log10(lefts)), np.diff(np.log10(lefts))[0])  # equal widths in log space
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3])
+def test_plot_histograms_log_x_rejects_non_positive_values(bad):
+    with pytest.raises(ValueError, match=r"log_x=True needs values > 0, found 1 values <= 0.*np\.maximum\(values, 1e-12\)"):
+        plot_histograms([0.1, 0.2, bad], [0.5, 1.0], log_x=True)
+    assert plt.get_fignums() == []  # no empty figure left behind
+
+
+def test_plot_histograms_survives_identical_values():
+    ax = plot_histograms([1.0, 1.0], [1.0, 1.0, 1.0])
+    assert len(ax.patches) == 80
+    ax = plot_histograms([1e-3] * 4, [1e-3] * 2, log_x=True)
+    assert ax.get_xscale() == "log"
+
+
+@pytest.mark.parametrize(
+    "members, nonmembers, kwargs, match",
+    [
+        ([0.1, np.nan], [0.2], {}, r"member_values contains 1 NaN"),
+        ([0.1], np.ones((3, 2)), {}, r"nonmember_values must be 1-D"),
+        ([], [0.2], {}, r"need at least one member and one non-member value, got 0 and 1"),
+        ([0.1], [0.2], {"bins": 0}, r"bins must be an integer >= 1, got 0"),
+    ],
+)
+def test_plot_histograms_rejects_bad_input(members, nonmembers, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_histograms(members, nonmembers, **kwargs)
+
+
+# ----------------------------------------------------------------------------- plot_digits
+
+
+def test_plot_digits_accepts_flat_and_square_images():
+    images = np.random.default_rng(0).uniform(size=(3, 14, 14)).astype(np.float32)
+    square = plot_digits(images, titles=["a", "b", "c"])
+    flat = plot_digits(images.reshape(3, -1))
+    assert isinstance(square, np.ndarray) and all(isinstance(ax, Axes) for ax in square)
+    for ax_square, ax_flat, image in zip(square, flat, images):
+        np.testing.assert_array_equal(ax_square.images[0].get_array(), image)
+        np.testing.assert_array_equal(ax_flat.images[0].get_array(), image)
+    assert [ax.get_title() for ax in square] == ["a", "b", "c"]
+
+
+def test_plot_digits_wraps_into_rows_and_hides_spare_axes():
+    axes = plot_digits(np.zeros((10, 7, 7)), ncols=4)
+    assert len(axes) == 12  # 3 rows of 4
+    assert sum(len(ax.images) for ax in axes) == 10
+    assert all(not ax.axison for ax in axes)
+
+
+def test_plot_digits_draws_into_given_axes():
+    _, given = plt.subplots(1, 2)
+    axes = plot_digits(np.zeros((2, 196)), axes=given)
+    assert list(axes) == list(given)
+
+
+@pytest.mark.parametrize(
+    "images, titles, match",
+    [
+        (np.zeros((2, 10)), None, r"flattened images must have a square number of pixels, got 10"),
+        (np.zeros((0, 14, 14)), None, r"images is empty; pass at least one image"),
+        (np.zeros((2, 14, 14)), ["only one"], r"titles has 1 entries but there are 2 images"),
+    ],
+)
+def test_plot_digits_rejects_bad_input(images, titles, match):
+    with pytest.raises(ValueError, match=match):
+        plot_digits(images, titles)
+
+
+# ----------------------------------------------------------------------------- no hidden global state
+
+
+def test_importing_plots_changes_no_matplotlib_settings():
+    before = dict(matplotlib.rcParams)
+    importlib.reload(plots)
+    assert dict(matplotlib.rcParams) == before
+    assert plt.get_fignums() == []
