@@ -15,3 +15,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.envir
 # This process started before PYTHONPATH was set, so install the same guard here directly.
 _spec = importlib.util.spec_from_file_location("course_netguard", NETGUARD / "sitecustomize.py")
 _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+# One torch/OpenMP thread per process: on a shared 2-core machine two spinning OpenMP threads per
+# process slow these tiny models several-fold whenever anything else runs (a kernel, a second
+# grader job). Kernels inherit it; `python -m utils.bench` measures with the machine's default.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")

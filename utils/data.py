@@ -165,6 +165,10 @@ class MembershipSplit:
         Indices of records from the same distribution the target never saw.
     attacker_pool : ndarray of int64, shape (n_pool,)
         Indices of records the attacker owns (for shadow models); disjoint from both above.
+
+    Each index array is sorted, and MNIST-5k is stored class by class, so a *prefix* such as
+    ``attacker_pool[:1000]`` holds only a few classes. Take random subsets instead, e.g.
+    ``np.random.default_rng(seed).choice(split.attacker_pool, 1000, replace=False)``.
     """
 
     members: np.ndarray

@@ -6,7 +6,7 @@ import numpy as np
 from torch import nn
 
 from ..train import ModelBatch
-from ..validation import as_1d, check_features_labels
+from ..validation import check_features_labels
 
 __all__ = ["check_model", "check_records", "check_observations", "check_in_mask"]
 
@@ -65,7 +65,3 @@ def check_in_mask(in_mask, shape, name: str = "in_mask") -> np.ndarray:
         mask = mask.astype(bool)
     return mask
 
-
-def as_scores(x, name: str) -> np.ndarray:
-    """1-D float64 finite array (alias of `as_1d` for readability)."""
-    return as_1d(x, name)

@@ -271,7 +271,7 @@ def calibrate_threshold(
     kind : str, default="loss"
         A key of `KINDS`.
     n_shadows : int, default=2
-        Must be even, >= 2, so that every pool record is IN for exactly half of the shadows.
+        An even count keeps every pool record IN for exactly half of the shadows.
     max_fpr, seed
         As in `choose_threshold`; `seed` seeds the halves and the shadows' training.
     **train_kwargs

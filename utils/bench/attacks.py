@@ -29,7 +29,7 @@ from ..attacks import compare, lira, pooled, shadow, threshold
 from ..config import pick
 from ..data import load_digits, make_membership_split
 from ..models import MLP
-from ..train import init_model, predict_logits, train_batched, train_model
+from ..train import init_model, predict_logits, train_model
 
 __all__ = ["main", "run_art_blackbox"]
 
@@ -165,9 +165,11 @@ def _run(args) -> int:
           f"{args.shadows} candidate shadows (lira-online) trained in {online_seconds:.1f} s")
     if "art-blackbox" in results:
         art = results["art-blackbox"]
-        print(f"- art-blackbox: ART 'nn' attack model ({args.art_epochs} epochs) on {args.art_shadows} pool shadows' outputs; "
-              f"{np.sum(art == art.max())} of {len(art)} records tie at its top score {art.max():.6g} "
-              "(float32 probabilities), which flattens its low-FPR end")
+        ties = int(np.sum(art == art.max()))
+        tie_note = (f"; {ties} of {len(art)} records tie at its top score {art.max():.6g} (float32 probabilities), "
+                    "which hides its low-FPR end") if ties > 1 else ""
+        print(f"- art-blackbox: ART 'nn' attack model ({args.art_epochs} epochs) on {args.art_shadows} pool shadows' "
+              f"outputs{tie_note}")
     for note in notes:
         print(f"- {note}")
     _print_checks(table)
