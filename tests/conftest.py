@@ -21,3 +21,4 @@ _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 # grader job). Kernels inherit it; `python -m utils.bench` measures with the machine's default.
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning

@@ -88,10 +88,11 @@ def test_runner_uses_the_notebook_folder_and_extra_env(tmp_path):
         "import os\nassert open('data.txt').read() == 'found'",
         "assert os.environ['COURSE_MARKER'] == 'abc', os.environ.get('COURSE_MARKER')",
         "assert os.environ['COURSE_FAST'] == '1'",
+        "assert os.environ['OMP_WAIT_POLICY'] == 'PASSIVE'",
     )
     run = run_notebook(path, timeout_s=120, env={"COURSE_MARKER": "abc"})
     assert run.ok, run.error
-    assert len(run.cell_s) == 3 and run.wall_s >= sum(run.cell_s)
+    assert len(run.cell_s) == 4 and run.wall_s >= sum(run.cell_s)
 
 
 def test_runner_stops_a_hanging_notebook(tmp_path):

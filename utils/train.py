@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .config import default_device
 from .seed import spawn_seeds
-from .validation import check_features_labels, check_positive_int
+from .validation import check_features_labels, check_logits_labels, check_positive_int
 
 __all__ = [
     "init_model",
@@ -76,6 +76,29 @@ def _n_classes(model: nn.Module) -> int | None:
     return getattr(model, "n_classes", None)
 
 
+def _check_model_fits(model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
+    """Run the model on one record so that a shape mismatch is reported here, in words, not by torch mid-training."""
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            first = next(model.parameters(), None)
+            device = first.device if first is not None else torch.device("cpu")
+            out = model(torch.from_numpy(X[:1]).to(device))
+    except Exception as exc:
+        raise ValueError(
+            f"the model cannot take records of shape {X.shape[1:]} ({type(exc).__name__}: {exc}). "
+            "Build it for this data, e.g. MLP(in_features=X.shape[1])."
+        ) from None
+    finally:
+        model.train(was_training)
+    if out.ndim != 2 or out.shape[1] <= int(y.max()):
+        raise ValueError(
+            f"the model outputs {tuple(out.shape[1:])} logits per record, but y holds class labels up to "
+            f"{int(y.max())}. Build it with n_classes > {int(y.max())}."
+        )
+
+
 def train_model(
     model: nn.Module,
     X,
@@ -118,7 +141,9 @@ def train_model(
     X, y = check_features_labels(X, y, n_classes=_n_classes(model))
     _check_hyper(epochs, batch_size, lr, weight_decay)
     device = torch.device(device) if device is not None else default_device()
-    model.to(device).train()
+    model.to(device)
+    _check_model_fits(model, X, y)
+    model.train()
     Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
     rng = np.random.default_rng(int(seed))
     opt = _make_optimizer(model.parameters(), lr, weight_decay, device)
@@ -355,6 +380,7 @@ def train_batched(
         raise ValueError(f"y must hold class labels in [0, {n_classes}), found a maximum of {int(y.max())}.")
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in models[0].modules()):
         raise ValueError("build_model returns a model with BatchNorm; use GroupNorm or no normalisation.")
+    _check_model_fits(models[0], X, y)
     params, _ = stack_module_state([m.to(device) for m in models])
     params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
     base = copy.deepcopy(models[0]).to("meta").train()
@@ -432,7 +458,8 @@ def predict_logits(model, X, *, batch_size: int = 4096) -> np.ndarray:
         raise ValueError(f"model must be a torch.nn.Module or a ModelBatch, got {type(model).__name__}.")
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     try:
         out = [model(torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
     finally:
@@ -452,14 +479,7 @@ def per_record_loss(logits, y) -> np.ndarray:
     -------
     ndarray of float64, shape (..., n_records); ``-log softmax(logits)[y]``, in nats.
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(y)
-    if logits.ndim < 2 or logits.shape[-2] != len(y):
-        raise ValueError(
-            f"logits must have shape (..., n_records, n_classes) with n_records = len(y) = {len(y)}, got {logits.shape}."
-        )
-    if y.size and (y.min() < 0 or y.max() >= logits.shape[-1]):
-        raise ValueError(f"y must hold class labels in [0, {logits.shape[-1]}), found {int(y.min())}..{int(y.max())}.")
+    logits, y = check_logits_labels(logits, y)
     top = logits.max(axis=-1, keepdims=True)
     log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=-1))
     true_logit = np.take_along_axis(logits, np.broadcast_to(y[:, None], logits.shape[:-1] + (1,)), axis=-1)[..., 0]
@@ -467,8 +487,8 @@ def per_record_loss(logits, y) -> np.ndarray:
 
 
 def accuracy(logits, y) -> float:
-    """Fraction of records whose highest logit is the true class. `logits` (n, C), `y` (n,)."""
-    logits, y = np.asarray(logits), np.asarray(y)
+    """Fraction of records whose highest logit is the true class. `logits` (..., n, C), `y` (n,)."""
+    logits, y = check_logits_labels(logits, y)
     return float((logits.argmax(axis=-1) == y).mean())
 
 
@@ -482,6 +502,11 @@ class Evaluation:
 
 def evaluate(model: nn.Module, X, y) -> Evaluation:
     """Mean loss and accuracy of `model` on ``(X, y)``."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            f"model must be one torch.nn.Module, got {type(model).__name__}. "
+            "For a ModelBatch, evaluate one model with batch.model(k)."
+        )
     X, y = check_features_labels(X, y, n_classes=_n_classes(model))
     logits = predict_logits(model, X)
     return Evaluation(loss=float(per_record_loss(logits, y).mean()), accuracy=accuracy(logits, y))

@@ -14,6 +14,7 @@ __all__ = [
     "check_fraction",
     "check_features_labels",
     "check_positive_int",
+    "check_logits_labels",
 ]
 
 
@@ -184,3 +185,50 @@ def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_n
             + ("." if n_classes is None else ", or build the model with more classes.")
         )
     return X_arr, y_arr
+
+
+def check_logits_labels(logits, y, *, logits_name="logits", y_name="y"):
+    """Validate model outputs against true classes.
+
+    Parameters
+    ----------
+    logits : array-like of float, shape (..., n_records, n_classes)
+        Raw model outputs; a leading model axis is allowed.
+    y : array-like of int, shape (n_records,)
+        Class labels in ``[0, n_classes)``.
+
+    Returns
+    -------
+    (logits, y) : float64 array of the same shape, int64 array of shape (n_records,)
+    """
+    logits_arr = _to_numpy(logits, logits_name)
+    if logits_arr.ndim < 2 or not np.issubdtype(logits_arr.dtype, np.number):
+        raise ValueError(
+            f"{logits_name} must be numbers of shape (..., n_records, n_classes), got shape {logits_arr.shape} "
+            f"and dtype {logits_arr.dtype}. For one record use {logits_name}[None]."
+        )
+    logits_arr = logits_arr.astype(np.float64)
+    y_arr = _to_numpy(y, y_name)
+    if y_arr.ndim != 1 or len(y_arr) != logits_arr.shape[-2]:
+        raise ValueError(
+            f"{y_name} must have one class label per record: {logits_name} covers {logits_arr.shape[-2]} records "
+            f"(shape {logits_arr.shape}) but {y_name} has shape {y_arr.shape}."
+        )
+    if y_arr.dtype == bool or not (
+        np.issubdtype(y_arr.dtype, np.integer)
+        or (np.issubdtype(y_arr.dtype, np.floating) and np.all(np.mod(y_arr, 1) == 0))
+    ):
+        raise ValueError(f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}. Convert with {y_name}.astype(int).")
+    y_arr = y_arr.astype(np.int64)
+    n_classes = logits_arr.shape[-1]
+    if len(y_arr) and (y_arr.min() < 0 or y_arr.max() >= n_classes):
+        raise ValueError(
+            f"{y_name} must hold class labels in [0, {n_classes}) for {n_classes} columns of {logits_name}, "
+            f"found values from {int(y_arr.min())} to {int(y_arr.max())}."
+        )
+    if not np.isfinite(logits_arr).all():
+        raise ValueError(
+            f"{logits_name} contain {int((~np.isfinite(logits_arr)).sum())} NaN or infinite values; "
+            "check the model's inputs (NaN in X?) and its training (a diverged loss?)."
+        )
+    return logits_arr, y_arr

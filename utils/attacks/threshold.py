@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ..train import predict_logits
-from ..validation import check_fraction, check_membership
+from ..train import per_record_loss, predict_logits
+from ..validation import check_fraction, check_logits_labels, check_membership
 from ._checks import check_model, check_records
 
 __all__ = [
@@ -42,20 +42,8 @@ __all__ = [
 
 
 def _logits_labels(logits, y):
-    logits = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(y)
-    if logits.ndim < 2:
-        raise ValueError(f"logits must have shape (..., n_records, n_classes), got {logits.shape}.")
-    if y.ndim != 1 or len(y) != logits.shape[-2]:
-        raise ValueError(
-            f"y must have one class label per record: logits cover {logits.shape[-2]} records "
-            f"but y has shape {y.shape}."
-        )
-    if len(y) and (y.min() < 0 or y.max() >= logits.shape[-1]):
-        raise ValueError(f"y must hold class labels in [0, {logits.shape[-1]}), found {int(y.min())}..{int(y.max())}.")
-    if not np.isfinite(logits).all():
-        raise ValueError("logits contain NaN or infinite values; check the model's output.")
-    return logits, np.broadcast_to(y.astype(np.int64)[:, None], logits.shape[:-1] + (1,))
+    logits, y = check_logits_labels(logits, y)
+    return logits, np.broadcast_to(y[:, None], logits.shape[:-1] + (1,))
 
 
 def score_loss(logits, y) -> np.ndarray:
@@ -78,8 +66,7 @@ def score_loss(logits, y) -> np.ndarray:
     >>> score_loss([[2.0, 0.0], [0.0, 0.0]], [0, 0]).round(3).tolist()
     [-0.127, -0.693]
     """
-    logits, idx = _logits_labels(logits, y)
-    return np.take_along_axis(log_softmax(logits, axis=-1), idx, axis=-1)[..., 0]
+    return -per_record_loss(logits, y)
 
 
 def score_confidence(logits, y) -> np.ndarray:
