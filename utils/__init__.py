@@ -10,6 +10,11 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.train`    : single and batched (K models at once) trainers, prediction, evaluation.
 - `utils.metrics`  : ROC/AUC, TPR at low FPR, advantage, Clopper-Pearson intervals, DP bounds.
 - `utils.plots`    : log-log ROC curves, member/non-member histograms.
+- `utils.attacks`  : threshold (Yeom), shadow-model (Shokri) and LiRA attacks; pooled low-FPR runs.
+- `utils.widgets`  : the interactive controls of the lessons and the plain plots behind them.
+- `utils.checks`   : `check()/hint()/solution()` for the exercises; `utils.grade` grades notebooks.
+- `utils.build_exercises`: generates `exercises/` from `solutions/`.
+- `utils.notebooks`: runs a notebook in a fresh kernel (tests, benchmarks); `utils.bench`: benchmarks.
 
 Importing `utils` changes no settings (no matplotlib styles, no global seeds).
 """
