@@ -415,3 +415,44 @@ def test_evaluate_wants_one_module_and_predict_handles_parameterless_modules():
     with pytest.raises(ValueError, match=r"batch.model\(k\)"):
         evaluate("not a model", X, np.zeros(4, dtype=int))
     assert predict_logits(torch.nn.Identity(), X).shape == (4, 3)
+
+
+# --- the optimiser: torch's fused Adam kernel, called directly ------------------------------------
+
+
+def test_fused_adam_matches_torch_optim_adam_step_for_step():
+    from utils.train import _FusedAdam
+
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
+    theirs.load_state_dict(ours.state_dict())
+    frozen_ours, frozen_theirs = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))  # never gets a gradient
+    opt_ours = _FusedAdam([*ours.parameters(), frozen_ours], lr=1e-2, weight_decay=1e-3)
+    opt_theirs = torch.optim.Adam([*theirs.parameters(), frozen_theirs], lr=1e-2, weight_decay=1e-3, fused=True)
+    for _ in range(25):
+        x = torch.randn(8, 5)
+        for model, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert torch.equal(frozen_ours, torch.ones(2))
+
+
+def test_training_does_not_import_torch_dynamo():
+    # torch.optim imports torch._dynamo on first use: 3-8 s in every fresh notebook kernel.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from utils.models import MLP\n"
+        "from utils.train import init_model, train_model, train_batched\n"
+        "X = np.random.rand(40, 196).astype('float32'); y = np.arange(40) % 10\n"
+        "train_model(init_model(MLP, 0), X, y, epochs=1)\n"
+        "train_batched(MLP, X, y, [[0, 1, 2], [3, 4, 5]], epochs=1)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr
