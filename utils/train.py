@@ -112,15 +112,19 @@ def _n_classes(model: nn.Module) -> int | None:
     return getattr(model, "n_classes", None)
 
 
+def _module_device(model: nn.Module) -> torch.device:
+    """Where the module's weights live (the CPU for a module without weights)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def _check_model_fits(model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
     """Run the model on one record so that a shape mismatch is reported here, in words, not by torch mid-training."""
     was_training = model.training
     try:
         with torch.no_grad():
             model.eval()
-            first = next(model.parameters(), None)
-            device = first.device if first is not None else torch.device("cpu")
-            out = model(torch.from_numpy(X[:1]).to(device))
+            out = model(torch.from_numpy(X[:1]).to(_module_device(model)))
     except Exception as exc:
         raise ValueError(
             f"the model cannot take records of shape {X.shape[1:]} ({type(exc).__name__}: {exc}). "
@@ -494,8 +498,7 @@ def predict_logits(model, X, *, batch_size: int = 4096) -> np.ndarray:
         raise ValueError(f"model must be a torch.nn.Module or a ModelBatch, got {type(model).__name__}.")
     was_training = model.training
     model.eval()
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
+    device = _module_device(model)
     try:
         out = [model(torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
     finally:

@@ -6,9 +6,8 @@ import numpy as np
 from torch import nn
 
 from ..train import ModelBatch
-from ..validation import check_features_labels
 
-__all__ = ["check_model", "check_records", "check_observations", "check_in_mask"]
+__all__ = ["check_model", "check_observations", "check_in_mask"]
 
 
 def check_model(model, name: str = "target_model", *, allow_batch: bool = True):
@@ -26,11 +25,6 @@ def check_model(model, name: str = "target_model", *, allow_batch: bool = True):
             f"released model: call {name}.eval() first (utils.train.train_model already returns it in eval mode)."
         )
     return model
-
-
-def check_records(X, y, *, n_classes=None, X_name="X", y_name="y"):
-    """`(X, y)` as float32 / int64 arrays with one label per record (see `check_features_labels`)."""
-    return check_features_labels(X, y, n_classes=n_classes, X_name=X_name, y_name=y_name)
 
 
 def check_observations(values, name: str, *, n_records: int | None = None) -> np.ndarray:

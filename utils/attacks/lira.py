@@ -27,8 +27,8 @@ import numpy as np
 from scipy.stats import norm
 
 from ..train import ModelBatch, predict_logits
-from ..validation import as_1d
-from ._checks import check_in_mask, check_model, check_observations, check_records
+from ..validation import as_1d, check_features_labels
+from ._checks import check_in_mask, check_model, check_observations
 from .threshold import score_log_odds
 
 __all__ = [
@@ -51,7 +51,7 @@ def shadow_log_odds(shadow_models: ModelBatch, X, y) -> np.ndarray:
     ndarray of float64, shape (n_shadows, n_records)
     """
     check_model(shadow_models, "shadow_models")
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     out = score_log_odds(predict_logits(shadow_models, X), y)
     return out if out.ndim == 2 else out[None]
 
@@ -154,7 +154,7 @@ def _observations(target_model, shadow_models, X, y):
     check_model(shadow_models, "shadow_models")
     if not isinstance(shadow_models, ModelBatch):
         raise ValueError("shadow_models must be a ModelBatch (from train_shadow_models), got a single model.")
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     return score_log_odds(predict_logits(target_model, X), y), shadow_log_odds(shadow_models, X, y)
 
 

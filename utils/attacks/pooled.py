@@ -21,8 +21,7 @@ import numpy as np
 
 from ..seed import spawn_seeds
 from ..train import predict_logits, train_batched
-from ..validation import check_positive_int
-from ._checks import check_records
+from ..validation import check_features_labels, check_positive_int
 from .lira import likelihood_ratio_offline, likelihood_ratio_online
 from .shadow import balanced_halves
 from .threshold import KINDS, score_log_odds, scores_from_logits
@@ -87,7 +86,7 @@ def train_pooled(build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, 
     -------
     PooledExperiment
     """
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     n_shadows = check_positive_int(n_shadows, "n_shadows", minimum=4)
     n_targets = check_positive_int(n_targets, "n_targets", minimum=2)
     if n_shadows % 2 or n_targets % 2:

@@ -26,8 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from ..seed import spawn_seeds
 from ..train import ModelBatch, predict_logits, train_batched
-from ..validation import check_positive_int
-from ._checks import check_model, check_records
+from ..validation import check_features_labels, check_positive_int
+from ._checks import check_model
 from .threshold import score_log_odds
 
 __all__ = [
@@ -99,7 +99,7 @@ def train_shadow_models(build_model, X, y, *, n_shadows: int = 16, seed: int = 0
     ModelBatch
         ``batch.in_mask`` (n_shadows, n_records) says which record trained which shadow.
     """
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     n_shadows = check_positive_int(n_shadows, "n_shadows")
     if len(y) < 2:
         raise ValueError(f"X holds {len(y)} record; shadow models need at least 2 (half IN, half OUT).")
@@ -204,7 +204,7 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
             f"per-class attack models need at least 2 shadow models, got {len(shadow_models)}: with one, the "
             "attack model learns which records that one shadow happened to train on. Use n_shadows >= 2."
         )
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     if shadow_models.n_records != len(y):
         raise ValueError(
             f"shadow_models were trained on {shadow_models.n_records} records but X has {len(y)}. "
@@ -254,7 +254,7 @@ def score(attack: ShokriAttack, target_model, X, y) -> np.ndarray:
     if not isinstance(attack, ShokriAttack):
         raise ValueError(f"attack must be a ShokriAttack from fit_attack_models, got {type(attack).__name__}.")
     check_model(target_model, allow_batch=False)
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     missing = sorted(set(np.unique(y).tolist()) - set(attack.attack_models))
     if missing:
         raise ValueError(

@@ -22,8 +22,8 @@ import numpy as np
 from scipy.special import log_softmax, logsumexp
 
 from ..train import per_record_loss, predict_logits
-from ..validation import check_fraction, check_logits_labels, check_membership
-from ._checks import check_model, check_records
+from ..validation import check_features_labels, check_fraction, check_logits_labels, check_membership
+from ._checks import check_model
 
 __all__ = [
     "KINDS",
@@ -163,7 +163,7 @@ def score(target_model, X, y, kind: str = "loss") -> np.ndarray:
         Higher = more likely member.
     """
     check_model(target_model)
-    X, y = check_records(X, y)
+    X, y = check_features_labels(X, y)
     return scores_from_logits(predict_logits(target_model, X), y, kind)
 
 
@@ -271,6 +271,6 @@ def calibrate_threshold(
     from .shadow import train_shadow_models  # local: shadow imports this module
 
     shadows = train_shadow_models(build_model, X_pool, y_pool, n_shadows=n_shadows, seed=seed, **train_kwargs)
-    X_pool, y_pool = check_records(X_pool, y_pool, X_name="X_pool", y_name="y_pool")
+    X_pool, y_pool = check_features_labels(X_pool, y_pool, X_name="X_pool", y_name="y_pool")
     shadow_scores = scores_from_logits(predict_logits(shadows, X_pool), y_pool, kind)
     return choose_threshold(shadows.in_mask.astype(np.int64).ravel(), shadow_scores.ravel(), max_fpr=max_fpr)
