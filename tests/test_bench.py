@@ -95,8 +95,10 @@ def _stacked(build, n_models=3):
         MLP,
         lambda: MLP(hidden=(32, 16)),
         lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20, bias=False), nn.ReLU(), nn.Identity(), nn.Linear(20, 10)),
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 10)),
+        lambda: nn.Sequential(nn.Linear(196, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU()),
     ],
-    ids=["MLP", "MLP-2-hidden", "Sequential-no-bias"],
+    ids=["MLP", "MLP-2-hidden", "Sequential-no-bias", "logistic-regression", "Sequential-final-relu"],
 )
 def test_fast_path_gradients_equal_autograd(build):
     params, base = _stacked(build)
@@ -109,15 +111,35 @@ def test_fast_path_gradients_equal_autograd(build):
     expected = torch.autograd.grad(vmap(loss_one)(params, x, y).sum(), list(params.values()))
     fast = _StackedMLP.from_module(base, params)
     assert fast is not None
-    fast.set_gradients(x, y)
+    grads = _fast_gradients(fast, x, y)
+    assert list(grads) == list(params)
     for (name, p), g in zip(params.items(), expected):
-        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6, msg=f"gradient of {name}")
+        torch.testing.assert_close(grads[name], g, rtol=1e-4, atol=1e-6, msg=f"gradient of {name}")
+
+
+def _fast_gradients(fast, x, y):
+    """The fast path's gradients, in module layout, for batches x (K, batch, 196) and labels y (K, batch)."""
+    n_models, n_batch = y.shape
+    fast.set_gradients(fast.rows(x.reshape(n_models * n_batch, -1)).view(n_models, n_batch, -1), fast.targets(y, x.dtype))
+    return fast.export(grad=True)
+
+
+def test_fast_path_exports_its_weights_in_module_layout():
+    params, base = _stacked(MLP)
+    exported = _StackedMLP.from_module(base, params).export()
+    assert list(exported) == list(params)
+    for name, p in params.items():
+        torch.testing.assert_close(exported[name], p.detach(), rtol=0, atol=0, msg=name)
 
 
 @pytest.mark.parametrize(
     "build",
-    [CNN, lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20), nn.Tanh(), nn.Linear(20, 10))],
-    ids=["CNN", "Sequential-tanh"],
+    [
+        CNN,
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20), nn.Tanh(), nn.Linear(20, 10)),
+        lambda: nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(196, 10)),
+    ],
+    ids=["CNN", "Sequential-tanh", "Sequential-input-dropout"],
 )
 def test_fast_path_declines_other_architectures(build):
     params, base = _stacked(build, n_models=2)
@@ -136,9 +158,9 @@ def test_fast_path_dropout_gradients_equal_autograd_with_the_same_masks():
     loss = sum(nn.functional.cross_entropy(logits[k], y[k]) for k in range(3))
     expected = torch.autograd.grad(loss, [w1, b1, w2, b2])
     torch.manual_seed(3)
-    _StackedMLP.from_module(base, params).set_gradients(x, y)
-    for p, g in zip((w1, b1, w2, b2), expected):
-        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)
+    grads = _fast_gradients(_StackedMLP.from_module(base, params), x, y)
+    for name, g in zip(("net.1.weight", "net.1.bias", "net.4.weight", "net.4.bias"), expected):
+        torch.testing.assert_close(grads[name], g, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_fast_path_declines_an_mlp_with_its_own_forward():

@@ -427,15 +427,23 @@ def test_fused_adam_matches_torch_optim_adam_step_for_step():
     ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
     theirs.load_state_dict(ours.state_dict())
     frozen_ours, frozen_theirs = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))  # never gets a gradient
-    opt_ours = _FusedAdam([*ours.parameters(), frozen_ours], lr=1e-2, weight_decay=1e-3)
-    opt_theirs = torch.optim.Adam([*theirs.parameters(), frozen_theirs], lr=1e-2, weight_decay=1e-3, fused=True)
-    for _ in range(25):
+    # A parameter with a gradient on every third step only: its step count (Adam's bias
+    # correction) must lag behind the others', as in torch.optim.
+    sometimes_ours, sometimes_theirs = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
+    opt_ours = _FusedAdam([*ours.parameters(), frozen_ours, sometimes_ours], lr=1e-2, weight_decay=1e-3)
+    opt_theirs = torch.optim.Adam(
+        [*theirs.parameters(), frozen_theirs, sometimes_theirs], lr=1e-2, weight_decay=1e-3, fused=True
+    )
+    for step in range(25):
         x = torch.randn(8, 5)
-        for model, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+        for model, sometimes, opt in ((ours, sometimes_ours, opt_ours), (theirs, sometimes_theirs, opt_theirs)):
             opt.zero_grad()
-            model(x).pow(2).sum().backward()
+            loss = model(x).pow(2).sum()
+            if step % 3 == 0:
+                loss = loss + (sometimes * x[0, :3]).pow(2).sum()
+            loss.backward()
             opt.step()
-    for p, q in zip(ours.parameters(), theirs.parameters()):
+    for p, q in zip([*ours.parameters(), sometimes_ours], [*theirs.parameters(), sometimes_theirs]):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     assert torch.equal(frozen_ours, torch.ones(2))
 

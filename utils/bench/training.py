@@ -5,8 +5,10 @@
 Trains K default-shaped MLPs (``MLP()``: 196-128-10), each on its own 1,250 of the 5,000 digits,
 once as a batch and once one by one, and times a dense ``torch.matmul`` as the machine's practical
 ceiling. Prints one ``name = value`` line per figure; nothing here is asserted (timings on shared
-machines are noisy). Each timing is the best of `repeats` runs, the usual defence against noise
-from other processes.
+machines are noisy). Each figure is the best of `repeats` samples, the usual defence against noise
+from other processes, and the three are measured alike so that none gets more chances than the
+others: the runs of the two trainers and the matmul samples (each about as long as one batched
+run) are interleaved, one of each per round.
 
 Useful FLOPs are counted per training record and epoch, over the weight matrices only (biases,
 activations, the loss and the optimiser are overhead, not useful work):
@@ -77,7 +79,7 @@ def useful_flops_per_record(model: nn.Module) -> int:
     return 4 * sum(weights) + 2 * sum(weights[1:])
 
 
-def time_matmul(rows: int, inner: int, cols: int, *, min_s: float = 0.3, rounds: int = 5) -> float:
+def time_matmul(rows: int, inner: int, cols: int, *, min_s: float = 0.3, rounds: int = 1) -> float:
     """GFLOP/s of ``(rows, inner) @ (inner, cols)`` in float32: best of `rounds`, each at least `min_s` long."""
     a, b = torch.randn(rows, inner), torch.randn(inner, cols)
     out = torch.empty(rows, cols)
@@ -108,10 +110,10 @@ def run(
     epochs: int = 50,
     n_train: int = 1250,
     *,
-    repeats: int = 2,
+    repeats: int = 3,
     batch_size: int = 128,
     seed: int = 0,
-    matmul_min_s: float = 0.3,
+    matmul_min_s: float = 1.0,
 ) -> TrainingBench:
     """Time both trainers on the same K subsets (CPU); returns the figures without printing them."""
     digits = load_digits()
@@ -140,7 +142,7 @@ def run(
         t_loop, looped = _timed(loop)
         t_batched, batch = _timed(lambda: train_batched(MLP, X, y, subsets, **kwargs))
         loop_s, batched_s = min(loop_s, t_loop), min(batched_s, t_batched)
-        matmul_gflops = max(matmul_gflops, time_matmul(*shape, min_s=matmul_min_s, rounds=3))
+        matmul_gflops = max(matmul_gflops, time_matmul(*shape, min_s=matmul_min_s))
     probe = X[:500]
     batched_logits = predict_logits(batch, probe)
     diff = max(float(np.abs(batched_logits[k] - predict_logits(m, probe)).max()) for k, m in enumerate(looped))
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.bench training", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=None, help="K, the number of models (default 32; 8 with COURSE_FAST=1)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 50; 5 with COURSE_FAST=1)")
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each trainer; the best counts (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed samples of each figure; the best counts (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 4 models, 2 epochs, 256 records each, 1 repeat")
     args = parser.parse_args(argv)
@@ -181,7 +183,7 @@ def main(argv=None) -> int:
     if n_models < 1 or epochs < 1 or repeats < 1:
         parser.error("--models, --epochs and --repeats must be >= 1")
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    result = run(n_models, epochs, n_train, repeats=repeats, matmul_min_s=0.05 if args.quick else 0.3)
+    result = run(n_models, epochs, n_train, repeats=repeats, matmul_min_s=0.05 if args.quick else 1.0)
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     rows, inner, cols = result.matmul_shape
     print(
