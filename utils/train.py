@@ -269,7 +269,9 @@ def _check_subsets(subsets, n_records) -> np.ndarray:
         raise ValueError(f"subsets must hold integer record indices, got dtype {arr.dtype}.")
     if arr.min() < 0 or arr.max() >= n_records:
         raise ValueError(f"subsets hold indices from {arr.min()} to {arr.max()}, but X has {n_records} records.")
-    if any(len(np.unique(row)) != len(row) for row in arr):
+    chosen = np.zeros((arr.shape[0], n_records), dtype=bool)
+    np.put_along_axis(chosen, arr, True, axis=1)
+    if (chosen.sum(axis=1) != arr.shape[1]).any():  # a record listed twice marks one cell, not two
         raise ValueError("each row of subsets must list distinct records (no index twice in one model's training set).")
     return arr.astype(np.int64)
 
