@@ -448,6 +448,26 @@ def test_fused_adam_matches_torch_optim_adam_step_for_step():
     assert torch.equal(frozen_ours, torch.ones(2))
 
 
+def test_fused_adam_keeps_first_moments_out_of_the_denormal_range():
+    # One gradient, then 850 steps without: torch's first moment decays to 0.1 * 0.9**849, about
+    # 1e-40, a denormal (CPU arithmetic on those is many times slower). Ours flushes it to 0 long
+    # before, and the weights still agree: the flushed moments could move them by < 1e-20.
+    from utils.train import _FusedAdam
+
+    ours, theirs = nn.Parameter(torch.ones(4)), nn.Parameter(torch.ones(4))
+    opt_ours = _FusedAdam([ours], lr=1e-3, weight_decay=0.0)
+    opt_theirs = torch.optim.Adam([theirs], lr=1e-3, fused=True)
+    for step in range(850):
+        for p, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            p.grad = torch.full((4,), 1.0 if step == 0 else 0.0)
+            opt.step()
+    tiny = torch.finfo(torch.float32).tiny
+    theirs_m = opt_theirs.state[theirs]["exp_avg"].abs()
+    assert ((theirs_m > 0) & (theirs_m < tiny)).all()  # the scenario does reach the denormals
+    assert torch.equal(opt_ours.exp_avg[0], torch.zeros(4))
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=0, atol=1e-12)
+
+
 def test_training_does_not_import_torch_dynamo():
     # torch.optim imports torch._dynamo on first use: 3-8 s in every fresh notebook kernel.
     import subprocess
