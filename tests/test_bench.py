@@ -96,7 +96,7 @@ def _stacked(build, n_models=3):
         lambda: MLP(hidden=(32, 16)),
         lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20, bias=False), nn.ReLU(), nn.Identity(), nn.Linear(20, 10)),
         lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 10)),
-        lambda: nn.Sequential(nn.Linear(196, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU()),
+        lambda: nn.Sequential(nn.Identity(), nn.Linear(196, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU()),
     ],
     ids=["MLP", "MLP-2-hidden", "Sequential-no-bias", "logistic-regression", "Sequential-final-relu"],
 )

@@ -357,6 +357,8 @@ class _StackedMLP:
         for name, layer in seq.named_children():
             if type(layer) not in cls._PLAIN:  # exact types: a subclass may change forward
                 return None
+            if isinstance(layer, nn.Identity):
+                continue
             if isinstance(layer, nn.Flatten):
                 if (layer.start_dim, layer.end_dim) != (1, -1):
                     return None  # otherwise a no-op once each record is flat
@@ -372,7 +374,8 @@ class _StackedMLP:
                     weight = weight.transpose(1, 2)
                     if bias is not None:
                         weight, bias = torch.cat([weight, bias.unsqueeze(1)], dim=1), None
-                layers.append(_StackedLinear(weight.contiguous(), None if bias is None else bias.clone(), first, weight_name, bias_name))
+                bias = None if bias is None else bias.clone()
+                layers.append(_StackedLinear(weight.contiguous(), bias, first, weight_name, bias_name))
                 steps.append(("linear", layers[-1]))
             elif not layers:
                 return None  # a ReLU or Dropout before the first Linear would act on the ones column
@@ -392,7 +395,7 @@ class _StackedMLP:
         return [t for layer in self.layers for t in (layer.weight, layer.bias) if t is not None]
 
     def rows(self, X: torch.Tensor) -> torch.Tensor:
-        """Records as the first layer reads them: X (n, ...) -> (n, in) flat, or (n, in + 1) with a last column of ones."""
+        """Records as the first layer reads them: X (n, ...) -> (n, in), plus a last column of ones if it has a bias."""
         flat = X.reshape(len(X), -1)
         if self.layers[0].bias_name is None:
             return flat.contiguous()
