@@ -9,7 +9,8 @@ Two trainers, one recipe (Adam, shuffled mini-batches, mean cross-entropy):
   seconds. Model ``k`` of a batch equals, up to float rounding, ``train_model(init_model(
   build_model, seeds[k]), X[subsets[k]], y[subsets[k]], seed=seeds[k])``: same initial weights,
   same batch order, same optimiser. (Rounding differences grow over many Adam steps: after 50
-  epochs the logits of the two can differ by ~1e-2 on a scale of ~30.)
+  epochs the logits of the two can differ by ~1e-2 on a scale of ~30. With dropout the two
+  draw different masks, so they train different, equally valid, models.)
 
 Training is seeded and deterministic on the CPU; a GPU is used when present (`default_device`).
 """
@@ -46,7 +47,7 @@ __all__ = [
 def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
     """A fresh model from `build_model()` whose initial weights depend on `seed` only.
 
-    The model is built on the CPU, from the CPU's random generator, which is left as it was.
+    The CPU's random generator is left as it was.
     """
     with torch.random.fork_rng(devices=[]):
         # Only the CPU generator: torch.manual_seed would also queue a seed for every
@@ -55,6 +56,11 @@ def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
         model = build_model()
     if not isinstance(model, nn.Module):
         raise ValueError(f"build_model must return a torch.nn.Module, got {type(model).__name__}.")
+    if _module_device(model).type != "cpu":
+        # Built straight onto an accelerator, from that device's generator: seed every one.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            model = build_model()
     return model
 
 
@@ -93,6 +99,7 @@ class _FusedAdam:
         self._n_steps = 0
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every gradient (always set to None, whatever `set_to_none` says)."""
         for p in self.params:
             p.grad = None
 
@@ -309,13 +316,18 @@ class _StackedLinear:
     weight_name: str
     bias_name: str | None
 
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[2] if self.first else self.weight.shape[1]
+
 
 class _StackedMLP:
     """Forward and backward passes of K stacked plain MLPs, written out with batched matmuls.
 
     The fast path of `train_batched` for `utils.models.MLP` and plain ``nn.Sequential`` stacks of
-    Flatten / Linear / ReLU / Dropout whose first layer with weights is a Linear; every other
-    architecture takes the generic vmap path. It computes the gradients autograd would compute
+    Flatten / Identity / Linear / ReLU / Dropout that start with a Linear (after any Flatten), no
+    weight frozen or shared; every other model takes the generic vmap path (`from_module` says
+    None). It computes the gradients autograd would compute
     through ``vmap(functional_call(...))``, but keeps its own copy of the weights, laid out for
     speed on the CPU (timings for 32 models on 2 cores):
 
@@ -343,8 +355,13 @@ class _StackedMLP:
         self._buffers = {}
 
     @classmethod
-    def from_module(cls, base: nn.Module, params: dict):
-        """The fast path for `base` with stacked `params` (K, *shape), or None when `base` is not a plain MLP."""
+    def from_module(cls, base: nn.Module, params: dict, *, flat_records: bool):
+        """The fast path for `base` with stacked `params` (K, *shape), or None when `base` is not a plain MLP.
+
+        `flat_records` says whether each record is a vector (X of shape (n, features)); otherwise
+        the fast path needs a Flatten before the first Linear, as a Linear on (n, 14, 14) records
+        would act on each row of 14.
+        """
         from .models import MLP
 
         if type(base) is nn.Sequential:
@@ -353,19 +370,25 @@ class _StackedMLP:
             prefix, seq = "net.", base.net
         else:
             return None
+        if not all(p.requires_grad for p in params.values()):
+            return None  # frozen weights: the vmap path leaves them alone
         steps, layers = [], []
-        for name, layer in seq.named_children():
+        # _modules, as Sequential.forward uses, not named_children(), which skips a layer used twice.
+        for name, layer in seq._modules.items():
             if type(layer) not in cls._PLAIN:  # exact types: a subclass may change forward
                 return None
             if isinstance(layer, nn.Identity):
                 continue
             if isinstance(layer, nn.Flatten):
                 if (layer.start_dim, layer.end_dim) != (1, -1):
-                    return None  # otherwise a no-op once each record is flat
+                    return None
+                flat_records = True  # and every later Flatten is a no-op
             elif isinstance(layer, nn.Linear):
                 weight_name = f"{prefix}{name}.weight"
                 bias_name = f"{prefix}{name}.bias" if layer.bias is not None else None
                 if weight_name not in params or (bias_name is not None and bias_name not in params):
+                    return None  # e.g. a Linear used twice: its weights are listed once
+                if not (layers or flat_records):
                     return None
                 weight = params[weight_name].detach()
                 bias = params[bias_name].detach() if bias_name else None
@@ -374,11 +397,14 @@ class _StackedMLP:
                     weight = weight.transpose(1, 2)
                     if bias is not None:
                         weight, bias = torch.cat([weight, bias.unsqueeze(1)], dim=1), None
+                weight = weight.clone(memory_format=torch.contiguous_format)  # our own copy, as below
                 bias = None if bias is None else bias.clone()
-                layers.append(_StackedLinear(weight.contiguous(), bias, first, weight_name, bias_name))
+                layers.append(_StackedLinear(weight, bias, first, weight_name, bias_name))
                 steps.append(("linear", layers[-1]))
             elif not layers:
-                return None  # a ReLU or Dropout before the first Linear would act on the ones column
+                # A Dropout there would drop the first layer's column of ones; keeping a Linear first
+                # also keeps set_gradients simple (the backward pass ends at the first Linear).
+                return None
             elif isinstance(layer, nn.ReLU):
                 steps.append(("relu",))
             elif isinstance(layer, nn.Dropout):
@@ -386,8 +412,7 @@ class _StackedMLP:
         n_weights = sum(1 + (layer.bias_name is not None) for layer in layers)
         if not layers or n_weights != len(params):
             return None
-        last = layers[-1]
-        return cls(steps, layers, n_classes=last.weight.shape[2 if last.first else 1])
+        return cls(steps, layers, n_classes=layers[-1].out_features)
 
     @property
     def tensors(self) -> list[torch.Tensor]:
@@ -425,7 +450,7 @@ class _StackedMLP:
                 layer = step[1]
                 saved.append(x)
                 weight = layer.weight if layer.first else layer.weight.transpose(1, 2)  # (K, in, out)
-                out = self._buffer(("out", i, n_batch), (n_models, n_batch, weight.shape[2]), x)
+                out = self._buffer(("out", i, n_batch), (n_models, n_batch, layer.out_features), x)
                 x = torch.bmm(x, weight, out=out)
                 if layer.bias is not None:
                     x.add_(layer.bias.unsqueeze(1))
@@ -441,7 +466,7 @@ class _StackedMLP:
         # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch, for each model separately,
         # computed in place over the logits. (torch.softmax is several times slower than this on
         # the CPU for rows of 10 classes.)
-        grad = x if self.steps[-1][0] == "linear" else x.clone()  # a final ReLU's output is saved
+        grad = x if self.steps[-1][0] == "linear" else x.clone()  # e.g. a final ReLU's output is saved
         norm = self._buffer(("norm", n_batch), (n_models, n_batch, 1), grad)
         torch.amax(grad, dim=-1, keepdim=True, out=norm)
         grad.sub_(norm).exp_()
@@ -468,7 +493,9 @@ class _StackedMLP:
                 grad = grad * inp
 
     def export(self, *, grad: bool = False) -> dict:
-        """The weights (or, with ``grad=True``, their gradients) in module layout: name -> (K, *shape)."""
+        """Copies of the weights (or, with ``grad=True``, of their gradients) in module layout: name -> (K, *shape)."""
+        if grad and self.layers[0].weight.grad is None:
+            raise RuntimeError("no gradients yet: call set_gradients first.")
         out = {}
         for layer in self.layers:
             weight = layer.weight.grad if grad else layer.weight
@@ -477,9 +504,9 @@ class _StackedMLP:
                 if layer.bias_name is not None:
                     weight, bias = weight[:, :-1], weight[:, -1]
                 weight = weight.transpose(1, 2)
-            out[layer.weight_name] = weight.detach().contiguous()
+            out[layer.weight_name] = weight.detach().clone(memory_format=torch.contiguous_format)
             if layer.bias_name is not None:
-                out[layer.bias_name] = bias.detach().contiguous()
+                out[layer.bias_name] = bias.detach().clone(memory_format=torch.contiguous_format)
         return out
 
 
@@ -511,7 +538,8 @@ def train_batched(
     epochs, batch_size, lr, weight_decay, device, progress
         As in `train_model`.
     seed : int, default=0
-        Model k uses ``spawn_seeds(seed, K)[k]`` for its initial weights and its batch order.
+        Model k uses ``spawn_seeds(seed, K)[k]`` for its initial weights and its batch order;
+        dropout masks, if any, come from `seed`.
 
     Returns
     -------
@@ -538,13 +566,14 @@ def train_batched(
     Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
     subsets_t = torch.from_numpy(subsets).to(device)
     rngs = [np.random.default_rng(s) for s in seeds]
-    stacked = _StackedMLP.from_module(base, params)
+    stacked = _StackedMLP.from_module(base, params, flat_records=X.ndim == 2)
     if stacked is not None:
         opt = _make_optimizer(stacked.tensors, lr, weight_decay, device)
         rows = stacked.rows(Xt)
         tables = (rows, stacked.targets(yt, rows.dtype))
     else:  # any other architecture: vmap over the module's own forward
-        params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
+        # Frozen weights (requires_grad False) stay frozen: they get no gradient, and Adam skips them.
+        params = {name: p.detach().clone().requires_grad_(p.requires_grad) for name, p in params.items()}
         opt = _make_optimizer(list(params.values()), lr, weight_decay, device)
         tables = (Xt, yt)
 
@@ -556,7 +585,8 @@ def train_batched(
     buffers = {}
 
     def gather(batch):
-        # (K, n_batch) record indices -> each table's rows, (K, n_batch, ...). A flat
+        # (K, n_batch) record indices -> each table's rows, (K, n_batch, ...): inputs and targets,
+        # as `rows` and `targets` made them on the fast path, X and y on the vmap path. A flat
         # index_select into reused buffers is several times faster than table[batch].
         n_batch = batch.shape[1]
         if n_batch not in buffers:
@@ -573,13 +603,13 @@ def train_batched(
             order = torch.from_numpy(np.stack([r.permutation(n_train) for r in rngs])).to(device)
             order = torch.gather(subsets_t, 1, order)  # (K, n_train) global record indices
             for start in range(0, n_train, batch_size):
-                xb, yb = gather(order[:, start : start + batch_size])
+                inputs, targets = gather(order[:, start : start + batch_size])
                 if stacked is not None:
-                    stacked.set_gradients(xb, yb)  # overwrites every .grad
+                    stacked.set_gradients(inputs, targets)  # overwrites every .grad
                 else:
                     opt.zero_grad(set_to_none=True)
                     # Sum of per-model mean losses: each model's gradient is its own mean loss's.
-                    batched_loss(params, xb, yb).sum().backward()
+                    batched_loss(params, inputs, targets).sum().backward()
                 opt.step()
     params = stacked.export() if stacked is not None else params
     base.eval()

@@ -8,7 +8,7 @@ ceiling. Prints one ``name = value`` line per figure; nothing here is asserted (
 machines are noisy). Each figure is the best of `repeats` samples, the usual defence against noise
 from other processes, and the three are measured alike so that none gets more chances than the
 others: the runs of the two trainers and the matmul samples (each about as long as one batched
-run) are interleaved, one of each per round.
+run at the default size) are interleaved, one of each per round.
 
 Useful FLOPs are counted per training record and epoch, over the weight matrices only (biases,
 activations, the loss and the optimiser are overhead, not useful work):
