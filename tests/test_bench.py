@@ -49,6 +49,14 @@ def test_training_benchmark_quick_prints_every_figure(capsys):
     assert values["max_logit_diff"] < 1e-2  # the two trainers train the same models
 
 
+def test_training_benchmark_figures_are_the_best_of_their_samples():
+    result = bench_training.run(n_models=2, epochs=1, n_train=64, repeats=3, matmul_min_s=0.01)
+    assert {name: len(v) for name, v in result.samples.items()} == {"loop_s": 3, "batched_s": 3, "matmul_gflops": 3}
+    assert result.loop_s == min(result.samples["loop_s"])
+    assert result.batched_s == min(result.samples["batched_s"])
+    assert result.matmul_gflops == max(result.samples["matmul_gflops"])
+
+
 def test_training_benchmark_rejects_bad_options():
     with pytest.raises(SystemExit):
         bench_training.main(["--quick", "--models", "0"])
