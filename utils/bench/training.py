@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.bench training", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=None, help="K, the number of models (default 32; 8 with COURSE_FAST=1)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 50; 5 with COURSE_FAST=1)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed samples of each figure; the best counts (default 5)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed samples of each figure; the best counts (default 5)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 4 models, 2 epochs, 256 records each, 1 repeat")
     args = parser.parse_args(argv)
