@@ -357,17 +357,34 @@ def test_trainers_and_evaluate_reject_bad_data(digits, subsets, case, corrupt, m
     [
         ({"epochs": 0}, r"epochs must be an integer >= 1, got 0"),
         ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
-        ({"lr": 0}, r"lr must be a positive number, got 0"),
-        ({"lr": float("nan")}, r"lr must be a positive number"),
-        ({"weight_decay": -0.1}, r"weight_decay must be >= 0, got -0\.1"),
+        ({"lr": 0}, r"lr must be > 0, got 0"),
+        ({"lr": float("nan")}, r"lr must be a finite number"),
+        ({"lr": True}, r"lr must be a finite number, got True"),
+        ({"weight_decay": -0.1}, r"weight_decay must be >= 0.0, got -0\.1"),
+        ({"seed": -1}, r"seed must be a non-negative integer below 2\*\*63, got -1"),
+        ({"seed": None}, r"seed must be a non-negative integer, got None"),
+        ({"epoch": 3}, r"unknown training option\(s\) \['epoch'\]"),
     ],
 )
 def test_trainers_reject_bad_hyperparameters(digits, subsets, kwargs, match):
     X, y = digits
-    with pytest.raises(ValueError, match=match):
+    error = TypeError if "unknown" in match else ValueError
+    with pytest.raises(error, match=match):
         train_model(SMALL_MLP(), X, y, **kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         train_batched(SMALL_MLP, X, y, subsets, **kwargs)
+
+
+def test_a_recipe_object_and_keywords_train_the_same_model(digits):
+    from utils.recipe import Recipe
+
+    X, y = digits
+    a = train_model(init_model(SMALL_MLP, 1), X[:200], y[:200], Recipe(epochs=2, batch_size=50), seed=3)
+    b = train_model(init_model(SMALL_MLP, 1), X[:200], y[:200], epochs=2, batch_size=50, seed=3)
+    c = train_model(init_model(SMALL_MLP, 1), X[:200], y[:200], Recipe(epochs=1), seed=3, epochs=2, batch_size=50)
+    np.testing.assert_array_equal(predict_logits(a, X[:50]), predict_logits(b, X[:50]))
+    np.testing.assert_array_equal(predict_logits(a, X[:50]), predict_logits(c, X[:50]))
+    assert Recipe(lr=np.float32(1e-3)).lr == pytest.approx(1e-3)
 
 
 def test_train_batched_rejects_batchnorm(digits, subsets):
@@ -418,54 +435,6 @@ def test_evaluate_wants_one_module_and_predict_handles_parameterless_modules():
 
 
 # --- the optimiser: torch's fused Adam kernel, called directly ------------------------------------
-
-
-def test_fused_adam_matches_torch_optim_adam_step_for_step():
-    from utils.train import _FusedAdam
-
-    torch.manual_seed(0)
-    ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
-    theirs.load_state_dict(ours.state_dict())
-    frozen_ours, frozen_theirs = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))  # never gets a gradient
-    # A parameter with a gradient on every third step only: its step count (Adam's bias
-    # correction) must lag behind the others', as in torch.optim.
-    sometimes_ours, sometimes_theirs = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
-    opt_ours = _FusedAdam([*ours.parameters(), frozen_ours, sometimes_ours], lr=1e-2, weight_decay=1e-3)
-    opt_theirs = torch.optim.Adam(
-        [*theirs.parameters(), frozen_theirs, sometimes_theirs], lr=1e-2, weight_decay=1e-3, fused=True
-    )
-    for step in range(25):
-        x = torch.randn(8, 5)
-        for model, sometimes, opt in ((ours, sometimes_ours, opt_ours), (theirs, sometimes_theirs, opt_theirs)):
-            opt.zero_grad()
-            loss = model(x).pow(2).sum()
-            if step % 3 == 0:
-                loss = loss + (sometimes * x[0, :3]).pow(2).sum()
-            loss.backward()
-            opt.step()
-    for p, q in zip([*ours.parameters(), sometimes_ours], [*theirs.parameters(), sometimes_theirs]):
-        torch.testing.assert_close(p, q, rtol=0, atol=0)
-    assert torch.equal(frozen_ours, torch.ones(2))
-
-
-def test_fused_adam_keeps_first_moments_out_of_the_denormal_range():
-    # One gradient, then 850 steps without: torch's first moment decays to 0.1 * 0.9**849, about
-    # 1e-40, a denormal (CPU arithmetic on those is many times slower). Ours flushes it to 0 long
-    # before, and the weights still agree: the flushed moments could move them by < 1e-20.
-    from utils.train import _FusedAdam
-
-    ours, theirs = nn.Parameter(torch.ones(4)), nn.Parameter(torch.ones(4))
-    opt_ours = _FusedAdam([ours], lr=1e-3, weight_decay=0.0)
-    opt_theirs = torch.optim.Adam([theirs], lr=1e-3, fused=True)
-    for step in range(850):
-        for p, opt in ((ours, opt_ours), (theirs, opt_theirs)):
-            p.grad = torch.full((4,), 1.0 if step == 0 else 0.0)
-            opt.step()
-    tiny = torch.finfo(torch.float32).tiny
-    theirs_m = opt_theirs.state[theirs]["exp_avg"].abs()
-    assert ((theirs_m > 0) & (theirs_m < tiny)).all()  # the scenario does reach the denormals
-    assert torch.equal(opt_ours.exp_avg[0], torch.zeros(4))
-    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=0, atol=1e-12)
 
 
 def test_training_does_not_import_torch_dynamo():

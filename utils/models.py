@@ -7,13 +7,17 @@ Dropout is optional so that lesson 05 can switch it on.
 
 from __future__ import annotations
 
+import copy
 import numbers
+from dataclasses import dataclass
 
+import numpy as np
+import torch
 from torch import nn
 
 from .validation import check_positive_int
 
-__all__ = ["MLP", "CNN", "count_parameters"]
+__all__ = ["MLP", "CNN", "ModelBatch", "count_parameters", "model_device", "model_n_classes"]
 
 
 def _check_dropout(dropout) -> float:
@@ -105,3 +109,58 @@ class CNN(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable weights in `model`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where the module's weights live (the CPU for a module without weights)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def model_n_classes(model: nn.Module) -> int | None:
+    """The number of classes a course model declares (`MLP`, `CNN`), or None for another module."""
+    return getattr(model, "n_classes", None)
+
+
+@dataclass
+class ModelBatch:
+    """K same-shaped models with stacked weights, as returned by `train_batched`.
+
+    Attributes
+    ----------
+    base : nn.Module
+        A weightless copy of the architecture (on the ``meta`` device).
+    params : dict of str -> Tensor
+        Stacked weights; each tensor has shape (K, *shape of that weight).
+    seeds : list of int, length K
+        The seed of each model (initial weights and batch order).
+    subsets : ndarray of int64, shape (K, n_train)
+        The training-record indices of each model, into the `X` it was trained on.
+    n_records : int
+        Number of records in the `X` it was trained on.
+    """
+
+    base: nn.Module
+    params: dict
+    seeds: list
+    subsets: np.ndarray
+    n_records: int
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def in_mask(self) -> np.ndarray:
+        """bool array of shape (K, n_records): True where record i is in model k's training set."""
+        mask = np.zeros((len(self), self.n_records), dtype=bool)
+        np.put_along_axis(mask, self.subsets, True, axis=1)
+        return mask
+
+    def model(self, k: int) -> nn.Module:
+        """Model `k` as an ordinary `nn.Module` (a copy, on the CPU, in eval mode)."""
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"model index {k} out of range for a batch of {len(self)} models.")
+        module = copy.deepcopy(self.base).to_empty(device="cpu")
+        module.load_state_dict({name: p[k].detach().cpu() for name, p in self.params.items()}, strict=False)
+        return module.eval()
+

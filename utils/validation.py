@@ -124,10 +124,30 @@ def check_fraction(value, name: str, *, low_open=True, high_open=True) -> float:
     return float(value)
 
 
+def check_real(value, name: str, *, minimum: float | None = None, positive: bool = False) -> float:
+    """`value` as a finite float (numpy scalars welcome, booleans not), >= `minimum` or > 0 if `positive`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}.")
+    return float(value)
+
+
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """`value` as an int >= `minimum`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """`value` as a seed: an integer in [0, 2**63) (numpy's generators reject negative seeds)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}. Pick any fixed number, e.g. {name}=0.")
+    if not 0 <= value < 2**63:
+        raise ValueError(f"{name} must be a non-negative integer below 2**63, got {value}.")
     return int(value)
 
 

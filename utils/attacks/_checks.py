@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from ..train import ModelBatch
+from ..models import ModelBatch
 
 __all__ = ["check_model", "check_observations", "check_in_mask"]
 

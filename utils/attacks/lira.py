@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from ..train import ModelBatch, predict_logits
+from ..inference import predict_logits
+from ..models import ModelBatch
 from ..validation import as_1d, check_features_labels
 from ._checks import check_in_mask, check_model, check_observations
 from .threshold import score_log_odds

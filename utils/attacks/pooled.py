@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..seed import spawn_seeds
-from ..train import predict_logits, train_batched
+from ..inference import predict_logits
+from ..train import train_batched
 from ..validation import check_features_labels, check_positive_int
 from .lira import likelihood_ratio_offline, likelihood_ratio_online
 from .shadow import balanced_halves

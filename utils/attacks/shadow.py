@@ -25,7 +25,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..seed import spawn_seeds
-from ..train import ModelBatch, predict_logits, train_batched
+from ..inference import predict_logits
+from ..models import ModelBatch
+from ..train import train_batched
 from ..validation import check_features_labels, check_positive_int
 from ._checks import check_model
 from .threshold import score_log_odds

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ..train import per_record_loss, predict_logits
+from ..inference import per_record_loss, predict_logits
 from ..validation import check_features_labels, check_fraction, check_logits_labels, check_membership
 from ._checks import check_model
 

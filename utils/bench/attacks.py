@@ -29,7 +29,8 @@ from ..attacks import compare, lira, pooled, shadow, threshold
 from ..config import pick
 from ..data import load_digits, make_membership_split
 from ..models import MLP
-from ..train import init_model, predict_logits, train_model
+from ..inference import predict_logits
+from ..train import init_model, train_model
 
 __all__ = ["main", "run_art_blackbox"]
 

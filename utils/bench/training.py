@@ -32,7 +32,8 @@ from ..config import pick
 from ..data import load_digits
 from ..models import MLP
 from ..seed import spawn_seeds
-from ..train import init_model, predict_logits, train_batched, train_model
+from ..inference import predict_logits
+from ..train import init_model, train_batched, train_model
 
 __all__ = ["TrainingBench", "useful_flops_per_record", "time_matmul", "run", "main"]
 

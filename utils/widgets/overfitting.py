@@ -22,7 +22,8 @@ from ..data import MembershipSplit
 from ..models import MLP
 from ..plots import MEMBER_COLOR, NONMEMBER_COLOR, plot_histograms
 from ..seed import spawn_seeds
-from ..train import init_model, predict_logits, per_record_loss, train_batched, train_model
+from ..inference import per_record_loss, predict_logits
+from ..train import init_model, train_batched, train_model
 from ..validation import check_features_labels, check_positive_int
 
 __all__ = [
