@@ -1,4 +1,4 @@
-"""Plots for the course (Lesson 01 onwards).
+"""The course's basic plots and colours: ROC curves, histograms, digits (Lessons 01-03).
 
 Every function takes an optional matplotlib ``ax`` and returns it, so cells can combine plots.
 Colours come from the Okabe-Ito palette, which stays distinguishable for colour-blind readers.
@@ -10,10 +10,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .metrics import roc, summarize_attack
-from .validation import as_1d, check_positive_int
+from ..metrics import roc, summarize_attack
+from ..validation import as_1d, check_positive_int
 
-__all__ = ["PALETTE", "MEMBER_COLOR", "NONMEMBER_COLOR", "plot_roc", "plot_histograms", "plot_digits"]
+__all__ = [
+    "PALETTE",
+    "MEMBER_COLOR",
+    "NONMEMBER_COLOR",
+    "ATTACK_STYLES",
+    "attack_style",
+    "new_ax",
+    "plot_roc",
+    "plot_histograms",
+    "plot_digits",
+]
 
 # Okabe & Ito (2008), "Color Universal Design".
 PALETTE = {
@@ -30,9 +40,41 @@ MEMBER_COLOR = PALETTE["vermillion"]
 NONMEMBER_COLOR = PALETTE["blue"]
 _CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
 
+# One look per attack across the whole course, so a reader recognises an attack from lesson to
+# lesson. Okabe-Ito has eight colours; attacks of one family share a colour and differ by line style.
+# Keys are the attacks' registry names (utils.attacks); add a new attack here when it is taught.
+ATTACK_STYLES = {
+    # confidence-based (lessons 02, 07)
+    "loss": {"color": PALETTE["blue"], "linestyle": "-"},
+    "confidence": {"color": PALETTE["sky"], "linestyle": "-"},
+    "log-odds": {"color": PALETTE["sky"], "linestyle": "--"},
+    "entropy": {"color": PALETTE["yellow"], "linestyle": "-"},
+    "modified-entropy": {"color": PALETTE["yellow"], "linestyle": "--"},
+    # shadow-model attacks (lesson 03)
+    "shokri": {"color": PALETTE["green"], "linestyle": "-"},
+    "lira-online": {"color": PALETTE["vermillion"], "linestyle": "-"},
+    "lira-offline": {"color": PALETTE["vermillion"], "linestyle": "--"},
+    "rmia-online": {"color": PALETTE["purple"], "linestyle": "-"},
+    "rmia-offline": {"color": PALETTE["purple"], "linestyle": "--"},
+    # label-only attacks (lesson 07)
+    "gap": {"color": PALETTE["black"], "linestyle": ":"},
+    "label-robustness": {"color": PALETTE["orange"], "linestyle": "-"},
+    "boundary-distance": {"color": PALETTE["orange"], "linestyle": "--"},
+}
 
-def _ax(ax):
-    return plt.subplots(figsize=(5, 4))[1] if ax is None else ax
+
+def attack_style(name: str) -> dict:
+    """Matplotlib keywords (``color``, ``linestyle``) of attack `name`, the same in every figure.
+
+    An attack the table does not know gets black, dash-dotted, so it stands out as unstyled.
+    """
+    return dict(ATTACK_STYLES.get(name, {"color": PALETTE["black"], "linestyle": "-."}))
+
+
+def new_ax(ax=None, *, figsize=(5, 4)):
+    """`ax` itself, or a fresh Axes of `figsize` inches when `ax` is None: every plot helper starts here."""
+    return plt.subplots(figsize=figsize)[1] if ax is None else ax
+
 
 
 def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True, color=None, fpr_in_legend: float = 0.01):
@@ -60,7 +102,7 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     """
     curve = roc(labels, scores)
     summary = summarize_attack(labels, scores, fprs=(fpr_in_legend,))
-    ax = _ax(ax)
+    ax = new_ax(ax)
     if color is None:
         color = _CYCLE[sum(l.get_gid() == "roc" for l in ax.get_lines()) % len(_CYCLE)]
     text = f"{label} (AUC {summary.auc:.3f}, TPR@{fpr_in_legend:.1%} FPR {summary.tpr_at_fpr[fpr_in_legend]:.1%})"
@@ -124,7 +166,7 @@ def plot_histograms(
             f"log_x=True needs values > 0, found {int(np.sum(both <= 0))} values <= 0 (smallest {both.min():.3g}); "
             "clip them first, e.g. np.maximum(values, 1e-12)."
         )
-    ax = _ax(ax)
+    ax = new_ax(ax)
     if log_x:
         low, high = np.log10(both.min()), np.log10(both.max())
         if high == low:  # every value equal: give the single bar some width

@@ -1,0 +1,17 @@
+"""Every figure helper of the course (as d2l keeps its plots in one place).
+
+Every function takes an optional matplotlib ``ax`` (or ``axes``) and returns it, so cells can
+combine plots. Colours come from the Okabe-Ito palette, which stays distinguishable for
+colour-blind readers; each attack has one look across the course (`attack_style`). Importing this
+package changes no matplotlib settings.
+
+One module per topic; each lesson's helpers are re-exported here, so lessons write
+``from utils.plots import plot_roc``:
+
+- `base`: palette, attack styles, ROC curves, member/non-member histograms, digits (lessons 01-03).
+"""
+
+from .base import *  # noqa: F401,F403
+from .base import __all__ as _base_all
+
+__all__ = list(_base_all)
