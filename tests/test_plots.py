@@ -9,7 +9,7 @@ import pytest
 from matplotlib.axes import Axes
 
 from utils import plots
-from utils.plots import MEMBER_COLOR, NONMEMBER_COLOR, PALETTE, plot_digits, plot_histograms, plot_roc
+from utils.plots import MEMBER_COLOR, NONMEMBER_COLOR, PALETTE, plot_digits, plot_grouped_bars, plot_histograms, plot_roc
 
 
 @pytest.fixture(autouse=True)
@@ -185,6 +185,71 @@ def test_plot_digits_draws_into_given_axes():
 def test_plot_digits_rejects_bad_input(images, titles, match):
     with pytest.raises(ValueError, match=match):
         plot_digits(images, titles)
+
+
+# ----------------------------------------------------------------------------- plot_grouped_bars
+
+
+def _bars(ax):
+    return [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+
+
+def test_plot_grouped_bars_places_each_series_within_each_group():
+    values = np.array([[0.9, 0.4, 0.5], [0.95, 0.45, 0.5]])
+    ax = plot_grouped_bars(values, groups=["TPR", "FPR", "advantage"], series=["honest", "oracle"], ylabel="rate")
+    bars = _bars(ax)
+    assert [round(b.get_height(), 3) for b in bars] == [0.9, 0.4, 0.5, 0.95, 0.45, 0.5]
+    centres = np.array([b.get_x() + b.get_width() / 2 for b in bars]).reshape(2, 3)
+    np.testing.assert_allclose(centres.mean(axis=0), [0, 1, 2])  # each group centred on its tick
+    assert np.all(centres[0] < centres[1])  # series in legend order, left to right
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["TPR", "FPR", "advantage"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["honest", "oracle"]
+    assert {t.get_text() for t in ax.texts} >= {"90.0%", "95.0%", "40.0%"}  # value labels
+    assert ax.get_ylabel() == "rate" and ax.get_ylim()[1] == pytest.approx(0.95 * 1.15)
+
+
+def test_plot_grouped_bars_uses_each_attacks_colour_and_hatches_the_dashed_one():
+    ax = plot_grouped_bars([[0.1], [0.05], [0.02]], groups=["TPR@1%"], series=["lira-online", "lira-offline", "made-up"])
+    online, offline, other = _bars(ax)
+    assert matplotlib.colors.to_hex(online.get_facecolor()) == plots.attack_style("lira-online")["color"].lower()
+    assert matplotlib.colors.to_hex(offline.get_facecolor()) == plots.attack_style("lira-offline")["color"].lower()
+    assert not online.get_hatch() and offline.get_hatch() == "//"
+    assert other.get_facecolor() != online.get_facecolor()
+
+
+def test_plot_grouped_bars_draws_interval_whiskers():
+    values, lower, upper = [[0.2, 0.5]], [[0.1, 0.45]], [[0.35, 0.6]]
+    ax = plot_grouped_bars(values, lower, upper, groups=["a", "b"], series=["x"], fmt=None)
+    (whiskers,) = [c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    segments = whiskers.lines[2][0].get_segments()
+    np.testing.assert_allclose([(s[0][1], s[1][1]) for s in segments], [(0.1, 0.35), (0.45, 0.6)])
+    assert len(ax.texts) == 0 and ax.get_ylim()[1] == pytest.approx(0.6 * 1.15)
+
+
+def test_plot_grouped_bars_accepts_one_series_as_a_vector():
+    ax = plot_grouped_bars([0.3, 0.7], groups=["a", "b"], series=["only"])
+    assert len(_bars(ax)) == 2
+
+
+@pytest.mark.parametrize(
+    "values, kwargs, match",
+    [
+        ([[0.1, 0.2]], {"groups": ["a"], "series": ["s"]}, r"2 groups \(columns\).*1 group names"),
+        ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s", "t"]}, r"1 series \(rows\).*2 series"),
+        ([[0.1, np.nan]], {"groups": ["a", "b"], "series": ["s"]}, r"values contains NaN at \(series, group\) \(0, 1\)"),
+        ([], {"groups": [], "series": []}, r"non-empty table"),
+        ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "lower": [[0.0, 0.1]]}, r"both lower and upper"),
+        ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "lower": [[0.2, 0.1]], "upper": [[0.3, 0.3]]},
+         r"must contain its value"),
+        ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "lower": [0.0], "upper": [0.3]}, r"shape of values"),
+        ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "colors": ["red", "blue"]}, r"one colour per series"),
+    ],
+    ids=["groups", "series", "nan", "empty", "half-interval", "outside", "interval-shape", "colors"],
+)
+def test_plot_grouped_bars_rejects_bad_input(values, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_grouped_bars(values, **kwargs)
+    assert plt.get_fignums() == []  # no empty figure left behind
 
 
 # ----------------------------------------------------------------------------- no hidden global state

@@ -9,9 +9,13 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 ``from utils.plots import plot_roc``:
 
 - `base`: palette, attack styles, ROC curves, member/non-member histograms, digits (lessons 01-03).
+- `bars`: `plot_grouped_bars`, grouped bars with optional interval whiskers (every lesson).
 """
 
 from .base import *  # noqa: F401,F403
 from .base import __all__ as _base_all
+from .bars import *  # noqa: F401,F403
+from .bars import __all__ as _bars_all
 
 __all__ = list(_base_all)
+__all__ += _bars_all
