@@ -15,6 +15,7 @@ network guard of ``conftest.py``). No browser is downloaded: Playwright drives t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -33,7 +34,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "reports" / "browser"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-WIDGET_CODE = re.compile(r"^\s*(from|import)\s+(utils\.widgets|ipywidgets)\b", re.M)
+WIDGET_CODE = re.compile(r"^\s*(from|import)\s+(utils\.widgets|ipywidgets)\b", re.MULTILINE)
 SERVER_START_S = 90
 RUN_ALL_S = 420  # a hang guard per lesson on a busy 2-core machine, not a performance budget
 FIGURE_CHANGE_S = 60
@@ -298,6 +299,8 @@ def test_lesson_widgets_work_in_chromium(lab, browser, lesson):
     folder.mkdir(parents=True)
     lab.delete_sessions()  # an old session's kernel would be re-attached, outputs and all
 
+    from playwright.sync_api import Error as PlaywrightError
+
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     console_errors = []
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
@@ -326,8 +329,8 @@ def test_lesson_widgets_work_in_chromium(lab, browser, lesson):
             assert not re.search(r"\b(VBox|HBox|interactive|IntSlider|FloatLogSlider|FloatSlider)\(", text), (
                 f"{name} cell {i}: the widget shows as text, not as a widget:\n{text[:300]}")
             sliders = cell.locator(".jupyter-widgets .widget-slider, .jupyter-widgets.widget-slider")
-            _wait_for(lambda: sliders.count() > 0, 30, f"a slider in {name} cell {i}")
-            _wait_for(lambda: _figure_source(cell), 60, f"the figure under the slider of {name} cell {i}")
+            _wait_for(lambda sliders=sliders: sliders.count() > 0, 30, f"a slider in {name} cell {i}")
+            _wait_for(lambda cell=cell: _figure_source(cell), 60, f"the figure under the slider of {name} cell {i}")
 
         # Drag the first slider of the first widget cell and wait for the figure to settle on a new picture.
         cell = code_cells.nth(widget_cells[0])
@@ -358,10 +361,8 @@ def test_lesson_widgets_work_in_chromium(lab, browser, lesson):
         assert saved, f"no screenshot of {name} was saved"
         assert not console_errors, f"{name}: JavaScript errors in the page: {console_errors[:3]}"
     except Exception:
-        try:
+        with contextlib.suppress(PlaywrightError):  # the page may be gone; the original error matters more
             page.screenshot(path=str(folder / "page_on_failure.png"))
-        except Exception:  # the page may be gone; the original error matters more
-            pass
         raise
     finally:
         page.close()
