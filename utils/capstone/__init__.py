@@ -1,0 +1,46 @@
+"""The capstone audit (Lesson 08): audit a released model end to end.
+
+- `threat`  : `ThreatModel` (what the attacker gets) and `allowed_attacks` (what it can therefore run).
+- `release` : the released model and its model card (`release_model`).
+- `audit`   : `run_audit` runs the allowed attacks -> `AuditResult`; `risk_level`, `draft_verdict`;
+              two minimal label-only attacks (`score_gap`, `score_label_noise`).
+- `tradeoff`: `measure_point`, the model's place on the privacy-utility chart next to defences.
+- `deletion`: data is persistent: `deletion_experiment` deletes records, attacks, retrains, attacks again.
+
+The HTML report a student hands in is written by `utils.audit_report`.
+"""
+
+from .audit import (
+    AuditResult,
+    draft_verdict,
+    risk_level,
+    run_audit,
+    score_gap,
+    score_label_noise,
+)
+from .deletion import (
+    DeletionResult,
+    choose_group,
+    deletion_experiment,
+    group_membership,
+    group_power,
+    weights_fingerprint,
+)
+from .release import RELEASE_RECIPE, RELEASE_SEED, ReleasedModel, release_model
+from .threat import (
+    ATTACK_NEEDS,
+    OUTPUTS,
+    ThreatModel,
+    allowed_attacks,
+    attack_needs,
+    excluded_attacks,
+)
+from .tradeoff import TradeoffPoint, measure_point, point_from_scores
+
+__all__ = [
+    "ThreatModel", "OUTPUTS", "ATTACK_NEEDS", "allowed_attacks", "excluded_attacks", "attack_needs",
+    "ReleasedModel", "release_model", "RELEASE_RECIPE", "RELEASE_SEED",
+    "AuditResult", "run_audit", "risk_level", "draft_verdict", "score_gap", "score_label_noise",
+    "TradeoffPoint", "measure_point", "point_from_scores",
+    "DeletionResult", "deletion_experiment", "choose_group", "group_membership", "group_power", "weights_fingerprint",
+]

@@ -1,0 +1,337 @@
+"""Run every attack a threat model allows, read the low-FPR end, draft a verdict (Lesson 08).
+
+    threat = ThreatModel(outputs="confidences", shadow_data=True)
+    result = run_audit(release.model, threat, X_cand, y_cand, membership,
+                       build_model=release.build_model, recipe=release.recipe, n_shadows=32)
+    result.table            # one row per attack: AUC, advantage, TPR at 1% and 0.1% FPR with intervals
+    result.strongest        # the attack with the highest TPR at 1% FPR
+    print(draft_verdict(result, test_accuracy=release.test_accuracy))
+
+Scores follow the course convention: one float64 per record, higher = more likely member. The
+audit is run by the data owner, who knows the membership truth, so every number is measured, not
+guessed; the attacker never sees `membership`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from ..attacks import lira, shadow, threshold
+from ..inference import predict_logits
+from ..models import ModelBatch
+from ..recipe import Recipe
+from ..validation import (
+    check_features_labels,
+    check_fraction,
+    check_membership,
+    check_positive_int,
+    check_seed,
+)
+from .threat import ThreatModel, _check_threat, allowed_attacks, excluded_attacks
+
+try:  # the attacks' comparison table (utils.attacks.report; utils.attacks.compare before the registry)
+    from ..attacks import report as compare
+except ImportError:  # pragma: no cover - older layout
+    from ..attacks import compare
+
+
+def check_model(model, name: str = "target_model", *, allow_batch: bool = False):
+    """`model` must be one ``nn.Module`` in eval mode: the released model an attacker queries."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{name} must be a torch.nn.Module (the released model), got {type(model).__name__}.")
+    if model.training:
+        raise ValueError(f"{name} is in training mode, so dropout would make its answers random; call {name}.eval() first.")
+    return model
+
+__all__ = [
+    "score_gap",
+    "score_label_noise",
+    "AuditResult",
+    "run_audit",
+    "risk_level",
+    "draft_verdict",
+]
+
+
+# ----------------------------------------------------------------------------- label-only attacks (minimal)
+def score_gap(target_model, X, y) -> np.ndarray:
+    """The gap attack (Yeom et al. 2018): 1.0 when the predicted label is right, else 0.0 (Lesson 08).
+
+    Needs labels only. Members are classified correctly more often, so "correct" means "more
+    likely member". Shape (n_records,), float64.
+    """
+    check_model(target_model, allow_batch=False)
+    X, y = check_features_labels(X, y)
+    return (predict_logits(target_model, X).argmax(axis=-1) == y).astype(np.float64)
+
+
+def score_label_noise(target_model, X, y, *, n_queries: int = 32, noise: float = 0.3, seed: int = 0) -> np.ndarray:
+    """Label-only robustness attack: how often the label survives noisy copies of the record (Lesson 08).
+
+    A model is more robust around the records it trained on (Choquette-Choo et al. 2021): query
+    `n_queries` copies of each record with Gaussian pixel noise (standard deviation `noise`, clipped
+    to [0, 1]) and count the fraction still labelled correctly. Uses labels only.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_records,), in [0, 1]; higher = more likely member.
+    """
+    check_model(target_model, allow_batch=False)
+    X, y = check_features_labels(X, y)
+    n_queries = check_positive_int(n_queries, "n_queries")
+    if isinstance(noise, bool) or not np.isfinite(noise) or noise <= 0:
+        raise ValueError(f"noise must be a positive pixel standard deviation, e.g. 0.3, got {noise!r}.")
+    rng = np.random.default_rng(check_seed(seed))
+    flat = X.reshape(len(X), -1)
+    correct = np.zeros(len(y), dtype=np.float64)
+    for _ in range(n_queries):
+        noisy = np.clip(flat + rng.normal(0.0, noise, flat.shape), 0.0, 1.0).astype(np.float32).reshape(X.shape)
+        correct += predict_logits(target_model, noisy).argmax(axis=-1) == y
+    return correct / n_queries
+
+
+# ----------------------------------------------------------------------------- the audit
+@dataclass
+class AuditResult:
+    """What an audit measured (from `run_audit`).
+
+    Attributes
+    ----------
+    threat_model : ThreatModel
+    membership : ndarray of int64, shape (n_records,)
+        1 = member, 0 = non-member (the auditor's ground truth).
+    scores : dict str -> ndarray of float64, shape (n_records,)
+        Each attack's scores, in the order they ran (higher = more likely member).
+    seconds : dict str -> float
+        Wall time of each attack, shadow training included in the first attack that needed it.
+    table : pandas.DataFrame
+        `utils.attacks.compare.compare_attacks` of the scores (one row per attack).
+    excluded : dict str -> str
+        Attacks the threat model rules out, with the reason.
+    shadows : ModelBatch or None
+        The shadow models, if any attack trained them.
+    """
+
+    threat_model: ThreatModel
+    membership: np.ndarray
+    scores: dict
+    seconds: dict
+    table: pd.DataFrame
+    excluded: dict = field(default_factory=dict)
+    shadows: ModelBatch | None = None
+
+    @property
+    def attacks(self) -> tuple[str, ...]:
+        return tuple(self.scores)
+
+    def tpr(self, attack: str, fpr: float = 0.01) -> float:
+        """TPR of `attack` at `fpr` (a column of `table`)."""
+        return float(self._row(attack)[compare.fpr_column(fpr)])
+
+    def _row(self, attack):
+        rows = self.table.set_index("attack")
+        if attack not in rows.index:
+            raise ValueError(f"the audit ran no attack {attack!r}; it ran {list(rows.index)}.")
+        return rows.loc[attack]
+
+    @property
+    def strongest(self) -> str:
+        """The attack with the highest TPR at 1% FPR (ties: higher AUC, then the order run)."""
+        col = compare.fpr_column(0.01)
+        if col not in self.table.columns:
+            raise ValueError("the audit table has no TPR at 1% FPR; run the audit with 0.01 in fprs.")
+        ranked = self.table.assign(_order=-np.arange(len(self.table))).sort_values(
+            [col, "auc", "_order"], ascending=False)
+        return str(ranked.iloc[0]["attack"])
+
+
+def _check_shadows(shadows, n_records):
+    if not isinstance(shadows, ModelBatch):
+        raise ValueError(f"shadows must be a ModelBatch from shadow.train_shadow_models, got {type(shadows).__name__}.")
+    if shadows.n_records != n_records:
+        raise ValueError(
+            f"shadows were trained on halves of {shadows.n_records} records, but the audit has {n_records} candidates. "
+            "Train them on the candidate records themselves: shadow.train_shadow_models(build_model, X, y, ...)."
+        )
+    if len(shadows) < 4:
+        raise ValueError(f"the audit needs at least 4 shadow models (2 IN and 2 OUT per record), got {len(shadows)}.")
+    return shadows
+
+
+def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, build_model=None,
+              recipe: Recipe | None = None, shadows: ModelBatch | None = None, n_shadows: int = 16,
+              attacks=None, fprs=(0.01, 0.001), seed: int = 0, progress: bool = False) -> AuditResult:
+    """Run the attacks `threat_model` allows against `target_model` and tabulate them (Lesson 08).
+
+    Parameters
+    ----------
+    target_model : nn.Module in eval mode
+        The released model.
+    threat_model : ThreatModel
+    X : array-like of float, shape (n_records, ...)
+        The candidate records (members and non-members of the target).
+    y : array-like of int, shape (n_records,)
+    membership : array-like of int, shape (n_records,)
+        1 = member, 0 = non-member: the auditor's ground truth, used only to score the attacks.
+    build_model, recipe
+        The published architecture and recipe; needed only when shadow attacks run and `shadows`
+        is None.
+    shadows : ModelBatch, optional
+        Shadow models already trained on halves of exactly these candidates (reused, e.g. by the
+        deletion experiment). Otherwise `n_shadows` are trained (batched).
+    n_shadows : int, default=16
+        Even, >= 4.
+    attacks : sequence of str, optional
+        A subset of `allowed_attacks(threat_model)`; default all of them.
+    fprs : tuple of float, default=(0.01, 0.001)
+    seed : int, default=0
+        Seeds the shadows and the label-noise queries.
+    progress : bool, default=False
+        Progress bars for the shadows' training.
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    ValueError
+        An attack the threat model does not allow (with the reason), mismatched inputs, or shadow
+        attacks without `build_model`/`recipe` or `shadows`.
+    """
+    threat_model = _check_threat(threat_model)
+    check_model(target_model, allow_batch=False)
+    X, y = check_features_labels(X, y)
+    membership, _ = check_membership(membership, np.zeros(len(membership)), labels_name="membership")
+    if len(membership) != len(y):
+        raise ValueError(f"membership has {len(membership)} entries but there are {len(y)} records; give one per record.")
+    seed = check_seed(seed)
+    allowed = allowed_attacks(threat_model)
+    excluded = excluded_attacks(threat_model)
+    if attacks is None:
+        attacks = allowed
+    attacks = tuple(attacks)
+    if not attacks:
+        raise ValueError(f"attacks is empty; choose some of {list(allowed)}.")
+    for a in attacks:
+        if a in excluded:
+            raise ValueError(f"the threat model rules out {a!r}: it {excluded[a]}. Allowed: {list(allowed)}.")
+        if a not in allowed:
+            raise ValueError(f"unknown attack {a!r}; allowed under this threat model: {list(allowed)}.")
+    needs_shadows = any(a in ("shokri", "lira-offline", "lira-online") for a in attacks)
+    if needs_shadows and shadows is None:
+        if build_model is None or recipe is None:
+            raise ValueError(
+                "shadow attacks need the published architecture and recipe to train shadows: pass "
+                "build_model=... and recipe=..., or pass shadows=... trained on these candidates."
+            )
+        n_shadows = check_positive_int(n_shadows, "n_shadows", minimum=4)
+        if n_shadows % 2:
+            raise ValueError(f"n_shadows must be even (every record IN for exactly half of them), got {n_shadows}.")
+    elif shadows is not None:
+        shadows = _check_shadows(shadows, len(y))
+
+    scores, seconds = {}, {}
+    target_log_odds = shadow_log_odds = None
+    for a in attacks:
+        start = time.perf_counter()
+        if a in ("shokri", "lira-offline", "lira-online"):
+            if shadows is None:
+                shadows = shadow.train_shadow_models(build_model, X, y, n_shadows=n_shadows, seed=seed,
+                                                     recipe=recipe, progress=progress)
+            if a == "shokri":
+                attack = shadow.fit_attack_models(shadows, X, y, seed=seed)
+                s = shadow.score(attack, target_model, X, y)
+            else:
+                if shadow_log_odds is None:
+                    shadow_log_odds = lira.shadow_log_odds(shadows, X, y)
+                    target_log_odds = threshold.score(target_model, X, y, kind="log-odds")
+                global_variance = len(shadows) < 64  # per-record variances are noisy below ~64 shadows
+                if a == "lira-online":
+                    s = lira.likelihood_ratio_online(target_log_odds, shadow_log_odds, shadows.in_mask,
+                                                     global_variance=global_variance)
+                else:
+                    s = lira.likelihood_ratio_offline(target_log_odds, shadow_log_odds, in_mask=shadows.in_mask,
+                                                      global_variance=global_variance)
+        elif a == "gap":
+            s = score_gap(target_model, X, y)
+        elif a == "label-noise":
+            s = score_label_noise(target_model, X, y, seed=seed)
+        else:
+            s = threshold.score(target_model, X, y, kind=a)
+        scores[a] = np.asarray(s, dtype=np.float64)
+        seconds[a] = time.perf_counter() - start
+    table = compare.compare_attacks(scores, labels=membership, seconds=seconds, fprs=tuple(fprs))
+    return AuditResult(threat_model=threat_model, membership=membership, scores=scores, seconds=seconds,
+                       table=table, excluded=excluded, shadows=shadows)
+
+
+# ----------------------------------------------------------------------------- the verdict
+RISK_LEVELS = ("not measurable", "elevated", "high")
+
+
+def risk_level(tpr_low: float, fpr: float = 0.01) -> str:
+    """Grade the leak from the lower end of the TPR's 95% interval at `fpr` (Lesson 08).
+
+    - ``"high"``: even the interval's low end is more than 5x `fpr`: the attack names members
+      more than five times as often as it wrongly accuses non-members;
+    - ``"elevated"``: the low end is above `fpr`: measurably better than guessing;
+    - ``"not measurable"``: the attack cannot be told from a guess at this FPR with these records
+      (no proof of privacy: only differential privacy gives one).
+
+    >>> risk_level(0.08), risk_level(0.02), risk_level(0.004)
+    ('high', 'elevated', 'not measurable')
+    """
+    fpr = check_fraction(fpr, "fpr")
+    tpr_low = check_fraction(tpr_low, "tpr_low", low_open=False, high_open=False)
+    if tpr_low > 5 * fpr:
+        return "high"
+    if tpr_low > fpr:
+        return "elevated"
+    return "not measurable"
+
+
+def draft_verdict(result: AuditResult, *, test_accuracy: float, model_name: str = "the released model",
+                  fpr: float = 0.01) -> str:
+    """A first draft of the audit's verdict, every sentence computed from `result` (Lesson 08).
+
+    The student edits it into their own verdict; the numbers in it are the ones measured.
+
+    Returns
+    -------
+    str
+        Paragraphs separated by blank lines.
+    """
+    if not isinstance(result, AuditResult):
+        raise ValueError(f"result must be an AuditResult from run_audit, got {type(result).__name__}.")
+    test_accuracy = check_fraction(test_accuracy, "test_accuracy", low_open=False, high_open=False)
+    col = compare.fpr_column(fpr)
+    best = result.strongest
+    row = result._row(best)
+    level = risk_level(float(row[col + "_low"]), fpr)
+    n_members, n_non = int(row["n_members"]), int(row["n_nonmembers"])
+    found = int(round(row[col] * n_members))
+    accused = int(np.floor(fpr * n_non))
+    lines = [
+        f"Threat model. {result.threat_model.describe()} Attacks run: {', '.join(result.attacks)}"
+        + (f"; ruled out: {', '.join(result.excluded)}." if result.excluded else "."),
+        f"Finding. The strongest attack, {best}, flags {row[col]:.1%} of the {n_members:,} training records "
+        f"(95% interval {row[col + '_low']:.1%} to {row[col + '_high']:.1%}) while wrongly accusing at most {fpr:.0%} "
+        f"of the {n_non:,} non-members: {found:,} members named for at most {accused:,} false accusations. "
+        f"Its AUC is {row['auc']:.3f}. A random guess would flag {fpr:.0%}.",
+        f"Risk: {level}. "
+        + {
+            "high": "The model gives away the membership of identifiable individuals: it should not be released as it is.",
+            "elevated": "The model leaks membership measurably better than a guess; a defence is advisable before release.",
+            "not measurable": "No allowed attack beat a guess measurably at this false-positive rate. This is not a proof "
+                              "of privacy: a stronger attacker, or more records, might still find a leak; only differential "
+                              "privacy bounds every attack.",
+        }[level],
+        f"Utility. The model is {test_accuracy:.1%} accurate on records it never saw.",
+    ]
+    return "\n\n".join(lines)
