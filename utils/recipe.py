@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .validation import check_positive_int, check_real
+from .validation import check_fraction, check_positive_int, check_real
 
 __all__ = ["Recipe", "as_recipe"]
 
@@ -34,12 +34,21 @@ class Recipe:
         Adam's learning rate.
     weight_decay : float, default=0.0
         L2 penalty (Adam's `weight_decay`; lesson 05).
+    early_stopping_patience : int or None, default=None
+        Early stopping (lesson 05): hold out `validation_fraction` of each model's training records,
+        stop after this many epochs without a lower validation loss, and keep the weights of the
+        epoch with the lowest one. None trains for all `epochs`.
+    validation_fraction : float, default=0.1
+        Share of each model's training records held out for early stopping's validation loss (used
+        only with `early_stopping_patience`); those records never train the model.
     """
 
     epochs: int = 50
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 0.0
+    early_stopping_patience: int | None = None
+    validation_fraction: float = 0.1
 
     def __post_init__(self):
         # frozen: validated values are written with object.__setattr__ (ints stay ints, numpy scalars become floats).
@@ -47,6 +56,10 @@ class Recipe:
         object.__setattr__(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
         object.__setattr__(self, "lr", check_real(self.lr, "lr", positive=True))
         object.__setattr__(self, "weight_decay", check_real(self.weight_decay, "weight_decay", minimum=0.0))
+        if self.early_stopping_patience is not None:
+            patience = check_positive_int(self.early_stopping_patience, "early_stopping_patience")
+            object.__setattr__(self, "early_stopping_patience", patience)
+        object.__setattr__(self, "validation_fraction", check_fraction(self.validation_fraction, "validation_fraction"))
 
     def replace(self, **changes) -> "Recipe":
         """A copy with some fields changed (validated again)."""

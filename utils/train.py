@@ -72,6 +72,22 @@ def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
 
 
 
+def _early_stopping_split(rng: np.random.Generator, n_records: int, recipe: Recipe):
+    """Positions (fit, validation) into a model's `n_records` training records, drawn from `rng`;
+    None when `recipe` has no early stopping (then nothing is drawn from `rng`)."""
+    if recipe.early_stopping_patience is None:
+        return None
+    n_val = int(round(recipe.validation_fraction * n_records))
+    if not 1 <= n_val < n_records:
+        raise ValueError(
+            f"early stopping holds out validation_fraction={recipe.validation_fraction} of {n_records} training "
+            f"records, which leaves {n_val} for validation and {n_records - n_val} to train on; both need at least "
+            "one. Use more records or another validation_fraction."
+        )
+    order = rng.permutation(n_records)
+    return order[: n_records - n_val], order[n_records - n_val :]
+
+
 def _check_model_fits(model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
     """Run the model on one record so that a shape mismatch is reported here, in words, not by torch mid-training."""
     was_training = model.training
@@ -114,9 +130,12 @@ def train_model(
     y : array-like of int, shape (n_records,)
         Class labels in [0, n_classes).
     recipe : utils.recipe.Recipe, optional
-        Epochs, batch size, learning rate, weight decay; default ``Recipe()``.
+        Epochs, batch size, learning rate, weight decay, early stopping; default ``Recipe()``.
+        With ``early_stopping_patience`` a seeded ``validation_fraction`` of the records is held
+        out (never trained on), and the model returned has the weights of the epoch with the
+        lowest validation loss.
     seed : int, default=0
-        Seeds the order of the mini-batches (and dropout).
+        Seeds the validation split, the order of the mini-batches (and dropout).
     device : torch.device or str, optional
         Defaults to the GPU when present, else the CPU.
     progress : bool, default=False
@@ -138,17 +157,36 @@ def train_model(
     model.train()
     Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
     rng = np.random.default_rng(int(seed))
+    split = _early_stopping_split(rng, len(y), recipe)
+    if split is not None:  # lesson 05: the validation records never train the model
+        fit, val = (torch.from_numpy(part).to(device) for part in split)
+        Xt, yt, X_val, y_val = Xt[fit], yt[fit], Xt[val], yt[val]
+        best_loss, best_state, since_best = float("inf"), None, 0
     opt = make_optimizer(model.parameters(), recipe.lr, recipe.weight_decay, device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # dropout masks
         for _ in tqdm(range(recipe.epochs), desc="training", disable=not progress, leave=False):
-            order = torch.from_numpy(rng.permutation(len(y))).to(device)
-            for start in range(0, len(y), recipe.batch_size):
+            order = torch.from_numpy(rng.permutation(len(yt))).to(device)
+            for start in range(0, len(yt), recipe.batch_size):
                 batch = order[start : start + recipe.batch_size]
                 loss = nn.functional.cross_entropy(model(Xt.index_select(0, batch)), yt.index_select(0, batch))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+            if split is not None:
+                model.eval()
+                with torch.no_grad():
+                    val_loss = nn.functional.cross_entropy(model(X_val), y_val).item()
+                model.train()
+                if val_loss < best_loss:
+                    best_loss, since_best = val_loss, 0
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    since_best += 1
+                    if since_best >= recipe.early_stopping_patience:
+                        break
+    if split is not None:
+        model.load_state_dict(best_state)
     return model.eval()
 
 
@@ -203,8 +241,14 @@ def train_batched(
     recipe, device, progress, **options
         As in `train_model`.
     seed : int, default=0
-        Model k uses ``spawn_seeds(seed, K)[k]`` for its initial weights and its batch order;
-        dropout masks, if any, come from `seed`.
+        Model k uses ``spawn_seeds(seed, K)[k]`` for its initial weights, its validation split (with
+        early stopping) and its batch order; dropout masks, if any, come from `seed`.
+
+    With early stopping each model holds out its own validation records and keeps its own best
+    weights; the batch trains until every model has stopped (a stopped model's best weights no
+    longer change), so each model ends as `train_model` would leave it. ``subsets`` in the result
+    still lists all of a model's records, validation ones included: they are the data owner's
+    records, the members an attacker looks for.
 
     Returns
     -------
@@ -230,8 +274,14 @@ def train_batched(
     del models
 
     Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
-    subsets_t = torch.from_numpy(subsets).to(device)
     rngs = [np.random.default_rng(s) for s in seeds]
+    fit_subsets, val_subsets = subsets, None
+    if recipe.early_stopping_patience is not None:  # each model's own validation records (lesson 05)
+        splits = [_early_stopping_split(r, n_train, recipe) for r in rngs]
+        fit_subsets = np.stack([row[fit] for row, (fit, _) in zip(subsets, splits)])
+        val_subsets = torch.from_numpy(np.stack([row[val] for row, (_, val) in zip(subsets, splits)])).to(device)
+        n_train = fit_subsets.shape[1]
+    subsets_t = torch.from_numpy(fit_subsets).to(device)
     stacked = StackedMLP.from_module(base, params, flat_records=X.ndim == 2)
     if stacked is not None:
         opt = make_optimizer(stacked.tensors, recipe.lr, recipe.weight_decay, device)
@@ -263,6 +313,15 @@ def train_batched(
             for t, buf in zip(tables, buffers[n_batch])
         ]
 
+    if val_subsets is not None:
+        trained = stacked.tensors if stacked is not None else list(params.values())
+        best = [t.detach().clone() for t in trained]
+        best_loss = torch.full((n_models,), float("inf"), device=device)
+        since_best = torch.zeros(n_models, dtype=torch.long, device=device)
+        stopped = torch.zeros(n_models, dtype=torch.bool, device=device)
+        base_eval = copy.deepcopy(base).eval()
+        val_logits = vmap(lambda p, xb: functional_call(base_eval, p, (xb,)), in_dims=(0, 0))
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # dropout masks
         for _ in tqdm(range(recipe.epochs), desc=f"training {n_models} models", disable=not progress, leave=False):
@@ -277,6 +336,25 @@ def train_batched(
                     # Sum of per-model mean losses: each model's gradient is its own mean loss's.
                     batched_loss(params, inputs, targets).sum().backward()
                 opt.step()
+            if val_subsets is not None:
+                with torch.no_grad():
+                    now = stacked.export() if stacked is not None else params
+                    logits = val_logits(now, Xt[val_subsets])
+                    losses = nn.functional.cross_entropy(
+                        logits.flatten(0, 1), yt[val_subsets].flatten(), reduction="none"
+                    ).view(n_models, -1).mean(dim=1)
+                    improved = (losses < best_loss) & ~stopped
+                    for kept, current in zip(best, trained):
+                        kept[improved] = current[improved]
+                    best_loss = torch.where(improved, losses, best_loss)
+                    since_best = torch.where(improved, 0, since_best + 1)
+                    stopped |= since_best >= recipe.early_stopping_patience
+                if bool(stopped.all()):
+                    break
+    if val_subsets is not None:
+        with torch.no_grad():
+            for kept, current in zip(best, trained):
+                current.copy_(kept)
     params = stacked.export() if stacked is not None else params
     base.eval()
     params = {name: p.detach() for name, p in params.items()}
