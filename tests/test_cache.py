@@ -1,0 +1,165 @@
+"""The experiment cache (utils/cache.py): what the key covers, stale and damaged entries, the random state."""
+
+import dataclasses
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from utils import cache
+
+CALLS = []
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    members: np.ndarray
+    nonmembers: np.ndarray
+
+
+def slow_square(x, *, scale=1.0, seed=0):
+    """A stand-in for an experiment: counts its calls and draws from the global generators."""
+    CALLS.append((x, scale, seed))
+    np.random.rand(3)
+    random.random()
+    torch.rand(2)
+    return {"value": np.asarray(x, dtype=float) ** 2 * scale, "seed": seed}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_CACHE", raising=False)
+    CALLS.clear()
+    return tmp_path / "cache"
+
+
+def test_second_call_is_loaded_not_computed(private_cache):
+    first = cache.cached(slow_square, np.arange(4), scale=2.0)
+    second = cache.cached(slow_square, np.arange(4), scale=2.0)
+    assert len(CALLS) == 1
+    np.testing.assert_array_equal(first["value"], [0, 2, 8, 18])
+    np.testing.assert_array_equal(second["value"], first["value"])
+    (entry,) = cache.entries()
+    assert entry.function == "tests.test_cache.slow_square" or entry.function.endswith("test_cache.slow_square")
+    assert entry.path.parent.parent == private_cache and entry.path.exists()
+    assert entry.meta["arguments"]["scale"] == "2.0" and entry.compute_s >= 0
+    assert entry.meta["course_fast"] == "1"
+
+
+@pytest.mark.parametrize("other", [
+    {"x": np.arange(4), "scale": 3.0},                       # another keyword value
+    {"x": np.array([0, 1, 2, 5]), "scale": 2.0},              # one array element
+    {"x": np.arange(4, dtype=np.int32), "scale": 2.0},       # the dtype
+    {"x": np.arange(4).reshape(2, 2), "scale": 2.0},         # the shape
+    {"x": np.arange(4), "scale": 2},                         # 2 (int) is not 2.0 (float)
+    {"x": np.arange(4), "scale": 2.0, "seed": 1},            # the seed
+])
+def test_any_changed_argument_recomputes(other):
+    cache.cached(slow_square, np.arange(4), scale=2.0)
+    x = other.pop("x")
+    cache.cached(slow_square, x, **other)
+    assert len(CALLS) == 2
+
+
+def test_keys_know_values_not_identities():
+    split_a = Split(members=np.arange(5), nonmembers=np.arange(5, 10))
+    split_b = Split(members=np.arange(5), nonmembers=np.arange(5, 10))
+    split_c = Split(members=np.arange(5), nonmembers=np.arange(5, 11))
+    key = cache.cache_key
+    assert key(slow_square, (split_a,)) == key(slow_square, (split_b,)) != key(slow_square, (split_c,))
+    assert key(slow_square, (1,)) != key(slow_square, (1.0,)) != key(slow_square, (True,))
+    assert key(slow_square, ([1, 2],)) != key(slow_square, ((1, 2),))
+    assert key(slow_square, (), {"a": 1, "b": 2}) == key(slow_square, (), {"b": 2, "a": 1})
+    assert key(slow_square, (), {"a": 1}) != key(slow_square, (1,))
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    same = torch.nn.Linear(3, 2)
+    same.load_state_dict(model.state_dict())
+    assert key(slow_square, (model,)) == key(slow_square, (same,))
+    with torch.no_grad():
+        same.bias[0] += 1e-6
+    assert key(slow_square, (model,)) != key(slow_square, (same,))
+    assert key(slow_square, (np.float32(0.5),)) != key(slow_square, (np.float64(0.5),))
+    assert key(len, (torch.nn.Linear,)) != key(len, (torch.nn.Conv1d,))
+
+
+def test_course_fast_is_part_of_the_key(monkeypatch):
+    cache.cached(slow_square, 3)
+    monkeypatch.setenv("COURSE_FAST", "0")
+    cache.cached(slow_square, 3)
+    assert len(CALLS) == 2
+    assert len(cache.entries()) == 2
+
+
+def test_an_entry_written_by_other_code_is_stale_and_rebuilt(monkeypatch):
+    cache.cached(slow_square, 3)
+    (entry,) = cache.entries()
+    monkeypatch.setattr(cache, "code_digest", lambda fn: "0" * 64)  # the library changed since
+    cache.cached(slow_square, 3)
+    assert len(CALLS) == 2
+    (rebuilt,) = cache.entries()  # overwritten in place, not left beside the new one
+    assert rebuilt.path == entry.path and rebuilt.meta["code_digest"] == "0" * 64
+    cache.cached(slow_square, 3)
+    assert len(CALLS) == 2  # the rebuilt entry is used
+
+
+def test_code_digest_follows_the_library_and_the_function(tmp_path, monkeypatch):
+    library = tmp_path / "lib"
+    library.mkdir()
+    (library / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache, "LIBRARY", library)
+    before = cache.code_digest(slow_square)
+    assert cache.code_digest(slow_square) == before
+    (library / "a.py").write_text("x = 2\n")
+    assert cache.code_digest(slow_square) != before
+    assert cache.code_digest(slow_square) != cache.code_digest(test_code_digest_follows_the_library_and_the_function)
+
+
+def test_a_damaged_entry_is_recomputed():
+    cache.cached(slow_square, 3)
+    (entry,) = cache.entries()
+    entry.path.write_bytes(entry.path.read_bytes()[:-5] + b"xxxxx")
+    assert cache.cached(slow_square, 3)["value"] == 9
+    assert len(CALLS) == 2
+
+
+def test_a_hit_leaves_the_random_generators_where_a_miss_would():
+    draws = []
+    for _ in range(2):  # miss, then hit
+        np.random.seed(7)
+        random.seed(7)
+        torch.manual_seed(7)
+        cache.cached(slow_square, 3)
+        draws.append((np.random.rand(), random.random(), torch.rand(1).item()))
+    assert len(CALLS) == 1
+    assert draws[0] == draws[1]
+
+
+def test_cache_off_computes_every_time_and_writes_nothing(monkeypatch, private_cache):
+    monkeypatch.setenv("COURSE_CACHE", "off")
+    cache.cached(slow_square, 3)
+    cache.cached(slow_square, 3)
+    assert len(CALLS) == 2 and not private_cache.exists()
+
+
+def test_the_description_is_readable_json(private_cache):
+    cache.cached(slow_square, np.zeros(2), seed=4)
+    (meta_file,) = private_cache.glob("*/*.json")
+    meta = json.loads(meta_file.read_text())
+    assert set(meta) >= {"function", "key", "code_digest", "arguments", "compute_s", "written", "sha256"}
+    assert meta["arguments"]["seed"] == "4" and meta_file.stem == meta["key"][:32]
+
+
+def test_unkeyable_arguments_are_named():
+    with pytest.raises(TypeError, match=r"argument rng= of .*slow_square is a numpy.random._generator.Generator"):
+        cache.cached(slow_square, 1, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"argument 1 of .*slow_square\[1\] is a builtins.object"):
+        cache.cached(slow_square, [1, object()])
+    with pytest.raises(TypeError, match="array of Python objects"):
+        cache.cached(slow_square, np.array([1, "a"], dtype=object))
+    with pytest.raises(TypeError, match=r"not cached\(train_and_measure\(X, y, \.\.\.\)\)"):
+        cache.cached(slow_square(2))
+    assert len(CALLS) == 1  # only the call written by mistake ran
