@@ -250,8 +250,12 @@ def _run_finished(page, n_code_cells: int):
 
 
 def _figure_source(cell) -> str:
-    """The src of the last image the widget's output area shows ('' while it has none)."""
-    images = cell.locator(".jp-OutputArea-output .jupyter-widgets img")
+    """The src of the last image in the cell's outputs ('' while it has none).
+
+    A widget may draw its figure inside itself (an ipywidgets Output) or as an ordinary output of
+    the same cell that it updates in place; either way it is the cell's last image.
+    """
+    images = cell.locator(".jp-Cell-outputArea img")
     n = images.count()
     return images.nth(n - 1).get_attribute("src") or "" if n else ""
 
