@@ -11,7 +11,9 @@ from sklearn.metrics import confusion_matrix
 
 from utils import metrics
 from utils.checks import core, ex02
-from utils.widgets import membership_game, plot_loss_threshold, plot_membership_game, threshold_explorer
+from utils.experiments import membership_game
+from utils.plots import plot_loss_threshold, plot_membership_game
+from utils.widgets import threshold_explorer
 
 
 def toy_attack(n=2000, shift=1.0, seed=0):
@@ -72,8 +74,8 @@ def test_confusion_matrix_and_rates_match_sklearn():
 def test_threshold_slider_builds_and_redraws():
     widgets = pytest.importorskip("ipywidgets")
     labels, scores = toy_attack()
-    box = threshold_explorer(labels, scores, max_loss=0.01)
-    slider = box.children[0]
+    explorer = threshold_explorer(labels, scores, max_loss=0.01)
+    slider = explorer.controls.children[0]
     assert isinstance(slider, widgets.FloatLogSlider) and slider.value == pytest.approx(0.01)
     slider.value = 0.1  # the callback re-counts; no error
     plt.close("all")

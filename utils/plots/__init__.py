@@ -10,12 +10,27 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 
 - `base`: palette, attack styles, ROC curves, member/non-member histograms, digits (lessons 01-03).
 - `bars`: `plot_grouped_bars`, grouped bars with optional interval whiskers (every lesson).
+- `overfitting`: the generalisation gap, loss histograms and tails, one record's loss (lesson 01).
+- `defenses`: `plot_privacy_utility`, test accuracy against an attack's TPR at low FPR (lessons 05-07).
+- `membership`: the membership game, one loss threshold, linear/log ROC pairs, degraded copies (lesson 02).
+- `property`: attack accuracies with intervals, accuracy against the worlds' distance (lesson 04).
 """
 
 from .base import *  # noqa: F401,F403
 from .base import __all__ as _base_all
 from .bars import *  # noqa: F401,F403
 from .bars import __all__ as _bars_all
+from .defenses import *  # noqa: F401,F403
+from .defenses import __all__ as _defenses_all
+from .membership import *  # noqa: F401,F403
+from .membership import __all__ as _membership_all
+from .overfitting import *  # noqa: F401,F403
+from .overfitting import __all__ as _overfitting_all
+from .property import *  # noqa: F401,F403
+from .property import __all__ as _property_all
 
 __all__ = list(_base_all)
 __all__ += _bars_all
+__all__ += _membership_all + _overfitting_all
+__all__ += _defenses_all
+__all__ += _property_all
