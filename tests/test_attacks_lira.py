@@ -88,8 +88,10 @@ def toy_attack():
 
 def test_online_and_offline_flag_members_of_a_real_model(toy_attack):
     target, shadows, X, y, labels = toy_attack
-    online = lira.score_online(target, shadows, X, y, in_mask=shadows.in_mask)
-    offline = lira.score_offline(target, shadows, X, y, in_mask=shadows.in_mask)
+    online = lira.score_online(target, X, y, shadows=shadows)
+    offline = lira.score_offline(target, X, y, shadows=shadows)  # trained on X: only each record's OUT shadows
+    np.testing.assert_array_equal(offline, lira.likelihood_ratio_offline(
+        threshold.score(target, X, y, "log-odds"), lira.shadow_log_odds(shadows, X, y), in_mask=shadows.in_mask))
     for scores in (online, offline):
         assert scores.shape == (200,) and scores.dtype == np.float64
         assert auc(labels, scores) > 0.75
@@ -99,23 +101,46 @@ def test_online_and_offline_flag_members_of_a_real_model(toy_attack):
 
 def test_bad_input_is_reported(toy_attack):
     target, shadows, X, y, labels = toy_attack
+    obs = lira.shadow_log_odds(shadows, X, y)
+    target_obs = threshold.score(target, X, y, "log-odds")
     with pytest.raises(ValueError, match=r"in_mask must have shape \(8, 200\)"):
-        lira.score_online(target, shadows, X, y, in_mask=shadows.in_mask[:, :10])
+        lira.likelihood_ratio_online(target_obs, obs, shadows.in_mask[:, :10])
     few = np.zeros((8, 200), bool)
     few[0] = True
     with pytest.raises(ValueError, match="IN shadow models.*global_variance=True"):
-        lira.score_online(target, shadows, X, y, in_mask=few)
+        lira.likelihood_ratio_online(target_obs, obs, few)
     with pytest.raises(ValueError, match="same records"):
         lira.likelihood_ratio_offline(np.zeros(5), np.zeros((4, 6)))
     with pytest.raises(ValueError, match="no shadow models"):
         lira.likelihood_ratio_offline(np.zeros(5), np.zeros((0, 5)))
     with pytest.raises(ValueError, match="ModelBatch"):
-        lira.score_offline(target, target, X, y)
+        lira.score_offline(target, X, y, shadows=target)
     with pytest.raises(ValueError, match="one entry per record"):
-        lira.score_offline(target, shadows, X, y[:-1])
+        lira.score_offline(target, X, y[:-1], shadows=shadows)
+    with pytest.raises(TypeError):
+        lira.score_online(target, shadows, X, y)  # the old argument order: shadows are a keyword now
     target.train()
     try:
         with pytest.raises(ValueError, match="training mode"):
-            lira.score_offline(target, shadows, X, y)
+            lira.score_offline(target, X, y, shadows=shadows)
     finally:
         target.eval()
+
+
+def test_online_refuses_shadows_trained_on_other_records_of_the_same_size(toy_attack):
+    target, shadows, X, y, labels = toy_attack
+    other = X[::-1].copy()  # same 200 records, another order: in_mask would describe the wrong records
+    with pytest.raises(ValueError, match="trained on other records than the candidates"):
+        lira.score_online(target, other, y[::-1].copy(), shadows=shadows)
+    with pytest.raises(ValueError, match="trained on 200 records but the candidates X, y has 199"):
+        lira.score_online(target, X[:-1], y[:-1], shadows=shadows)
+
+
+@pytest.mark.parametrize("min_count", [0, -1, 1, 1.5, True])
+def test_fit_gaussians_refuses_counts_that_cannot_fit(min_count):
+    obs, mask = np.zeros((4, 3)), np.ones((4, 3), bool)
+    mask[:, 0] = False  # record 0 has no observation: min_count=0 used to return a NaN mean for it
+    with pytest.raises(ValueError, match="min_count must be an integer >= 2"):
+        lira.fit_gaussians(obs, mask, min_count=min_count)
+    mean, std = lira.fit_gaussians(obs, np.ones((4, 3), bool), min_count=3)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()

@@ -14,16 +14,24 @@ TOY = partial(MLP, in_features=20, hidden=(128,), n_classes=4)
 RECIPE = dict(epochs=60, lr=2e-2, batch_size=50)
 
 
-@pytest.mark.parametrize("n_records, n_models", [(10, 4), (11, 6), (9, 3)])
+@pytest.mark.parametrize("n_records, n_models", [(10, 4), (11, 6), (9, 3), (7, 2), (5, 12)])
 def test_balanced_halves(n_records, n_models):
     halves = shadow.balanced_halves(n_records, n_models, seed=0)
-    assert halves.shape == (n_models, n_records // 2) and halves.dtype == np.int64
+    assert halves.shape == (n_models, (n_records + 1) // 2) and halves.dtype == np.int64
     assert all(len(np.unique(row)) == len(row) and np.all(np.diff(row) > 0) for row in halves)
-    counts = np.bincount(halves[: n_models - n_models % 2].ravel(), minlength=n_records)
+    paired = n_models - n_models % 2
+    counts = np.bincount(halves[:paired].ravel(), minlength=n_records)
     if n_records % 2 == 0:
         assert np.all(counts == n_models // 2)  # every record IN for exactly half of the paired models
     else:
-        assert counts.max() <= n_models // 2 and counts.sum() == (n_models - n_models % 2) * (n_records // 2)
+        # Each pair covers every record (the old version left one record IN for neither model of a pair:
+        # with 7 records and 2 models, one record trained no model at all) and shares one record;
+        # shared records differ from pair to pair while there are at most n_records pairs.
+        for k in range(0, paired, 2):
+            pair = np.bincount(halves[k : k + 2].ravel(), minlength=n_records)
+            assert pair.min() == 1 and np.sum(pair == 2) == 1
+        assert counts.min() >= n_models // 2
+        assert counts.max() <= n_models // 2 + -(-(paired // 2) // n_records)
     assert not np.array_equal(halves, shadow.balanced_halves(n_records, n_models, seed=1))
 
 
@@ -52,8 +60,10 @@ def test_shokri_beats_random_guessing(toy):
     attack = shadow.fit_attack_models(shadows, X[pool], y[pool])
     assert sorted(attack.attack_models) == [0, 1, 2, 3] and attack.n_shadows == 4
     assert sum(attack.n_train.values()) == 4 * 200
-    scores = shadow.score(attack, target, X[idx], y[idx])
+    scores = shadow.score(target, X[idx], y[idx], shadows=attack)
     assert scores.shape == (200,) and scores.dtype == np.float64
+    one_call = shadow.score(target, X[idx], y[idx], shadows=shadows, pool=(X[pool], y[pool]))
+    np.testing.assert_array_equal(one_call, scores)
     assert auc(labels, scores) > 0.75
     assert auc(1 - labels, scores) < 0.25  # the direction matters: higher = member
 
@@ -66,13 +76,36 @@ def test_select_models_keeps_the_chosen_models(toy):
     np.testing.assert_allclose(predict_logits(pair, X[pool]), predict_logits(shadows, X[pool])[2:4])
     with pytest.raises(ValueError, match="at least one"):
         shadow.select_models(shadows, [])
+    np.testing.assert_array_equal(shadow.select_models(shadows, [-1]).in_mask, shadows.in_mask[3:])
+    assert shadow.select_models(shadows, range(2)).fingerprint == shadows.fingerprint
+
+
+@pytest.mark.parametrize("indices, message", [
+    ([True, False, True, True], "booleans"),  # used to select models 1, 0, 1, 1
+    ([0.0, 1.9], "integer positions"),  # used to truncate 1.9 to 1
+    ([1, 1], "more than once"),  # used to return the same model twice
+    ([4], r"positions in \[-4, 4\)"),
+])
+def test_select_models_refuses_odd_indices(toy, indices, message):
+    shadows = toy[1]
+    with pytest.raises(ValueError, match=message):
+        shadow.select_models(shadows, indices)
+
+
+def test_shokri_refuses_shadows_trained_on_another_pool_of_the_same_size(toy):
+    target, shadows, X, y, idx, labels, pool = toy
+    other_pool = idx  # 200 records, like the pool, but not the ones that trained the shadows
+    with pytest.raises(ValueError, match="trained on other records"):
+        shadow.fit_attack_models(shadows, X[other_pool], y[other_pool])
+    with pytest.raises(ValueError, match="trained on other records"):
+        shadow.score(target, X[idx], y[idx], shadows=shadows, pool=(X[other_pool], y[other_pool]))
 
 
 def test_bad_input_is_reported(toy):
     target, shadows, X, y, idx, labels, pool = toy
     with pytest.raises(ValueError, match="at least 2 shadow models"):
         shadow.fit_attack_models(shadow.select_models(shadows, [0]), X[pool], y[pool])
-    with pytest.raises(ValueError, match="trained on 200 records but X has 199"):
+    with pytest.raises(ValueError, match="trained on 200 records but X, y has 199"):
         shadow.fit_attack_models(shadows, X[pool][:-1], y[pool][:-1])
     with pytest.raises(ValueError, match="ModelBatch"):
         shadow.fit_attack_models(target, X[pool], y[pool])
@@ -80,8 +113,11 @@ def test_bad_input_is_reported(toy):
         shadow.train_shadow_models(TOY, X[pool], y[pool], n_shadows=0)
     with pytest.raises(ValueError, match="empty"):
         shadow.train_shadow_models(TOY, X[:0], y[:0], n_shadows=2)
-    only_two_classes = shadow.fit_attack_models(shadows, X[pool], np.where(y[pool] > 1, 1, 0))
+    full = shadow.fit_attack_models(shadows, X[pool], y[pool])
+    only_two_classes = shadow.ShokriAttack({c: m for c, m in full.attack_models.items() if c < 2}, n_shadows=4)
     with pytest.raises(ValueError, match=r"no attack model for classes \[2, 3\]"):
-        shadow.score(only_two_classes, target, X[idx], y[idx])
+        shadow.score(target, X[idx], y[idx], shadows=only_two_classes)
     with pytest.raises(ValueError, match="ShokriAttack"):
-        shadow.score("attack", target, X[idx], y[idx])
+        shadow.score(target, X[idx], y[idx], shadows="attack")
+    with pytest.raises(ValueError, match="pass pool="):
+        shadow.score(target, X[idx], y[idx], shadows=shadows)

@@ -55,7 +55,7 @@ def test_log_odds_keeps_order_where_confidence_saturates():
 def test_log_odds_ranks_like_loss_and_works_with_a_model_axis():
     rng = np.random.default_rng(1)
     logits, y = rng.normal(0, 4, (3, 50, 10)), rng.integers(0, 10, 50)
-    for kind in threshold.KINDS:
+    for kind in threshold.SIGNALS:
         assert threshold.scores_from_logits(logits, y, kind).shape == (3, 50)
     loss_order = np.argsort(threshold.score_loss(logits, y), axis=-1)
     np.testing.assert_array_equal(np.argsort(threshold.score_log_odds(logits, y), axis=-1), loss_order)
@@ -70,7 +70,7 @@ def test_modified_entropy_separates_confidently_wrong_from_right():
 
 def test_every_score_points_towards_members_on_an_overfit_model(overfit):
     model, X, y, idx, labels, _ = overfit
-    for kind in threshold.KINDS:
+    for kind in threshold.SIGNALS:
         scores = threshold.score(model, X[idx], y[idx], kind=kind)
         assert scores.dtype == np.float64 and scores.shape == (200,)
         assert scores[labels == 1].mean() > scores[labels == 0].mean(), kind

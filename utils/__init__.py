@@ -14,7 +14,7 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.widgets`  : the interactive controls of the lessons and the plain plots behind them.
 - `utils.checks`   : `check()/hint()/solution()` for the exercises; `utils.grade` grades notebooks.
 - `utils.build_exercises`: generates `exercises/` from `solutions/`.
-- `utils.notebooks`: runs a notebook in a fresh kernel (tests, benchmarks); `utils.bench`: benchmarks.
+- `utils.nbrun`    : runs a notebook in a fresh kernel (tests, benchmarks); `utils.bench`: benchmarks.
 
 Importing `utils` changes no settings (no matplotlib styles, no global seeds).
 """

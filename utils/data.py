@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .validation import check_positive_int
+from .validation import check_indices, check_positive_int
 
 __all__ = [
     "DATA_DIR",
@@ -166,14 +166,40 @@ class MembershipSplit:
     attacker_pool : ndarray of int64, shape (n_pool,)
         Indices of records the attacker owns (for shadow models); disjoint from both above.
 
+    n_records : int or None
+        Size of the dataset the indices point into (when known, every index must be below it).
+
     Each index array is sorted, and MNIST-5k is stored class by class, so a *prefix* such as
     ``attacker_pool[:1000]`` holds only a few classes. Take random subsets instead, e.g.
     ``np.random.default_rng(seed).choice(split.attacker_pool, 1000, replace=False)``.
+
+    A split built by hand is checked: integer indices (not booleans, not floats), each listed
+    once, in range, and no record in two roles (a record cannot be a member and a non-member).
     """
 
     members: np.ndarray
     nonmembers: np.ndarray
     attacker_pool: np.ndarray
+    n_records: int | None = None
+
+    def __post_init__(self):
+        n = None if self.n_records is None else check_positive_int(self.n_records, "n_records")
+        bound = np.iinfo(np.int64).max if n is None else n
+        roles = {}
+        for name in ("members", "nonmembers", "attacker_pool"):
+            value = getattr(self, name)
+            arr = check_indices(value, name, bound)
+            object.__setattr__(self, name, arr)
+            roles[name] = arr
+        for first, second in (("members", "nonmembers"), ("members", "attacker_pool"), ("nonmembers", "attacker_pool")):
+            both = np.intersect1d(roles[first], roles[second])
+            if len(both):
+                raise ValueError(
+                    f"{len(both)} records are in both {first} and {second} (first: {both[:5].tolist()}); "
+                    "each record plays one role in the membership game."
+                )
+        if len(self.members) == 0 or len(self.nonmembers) == 0:
+            raise ValueError("a membership split needs at least one member and one non-member.")
 
     def evaluation(self) -> tuple[np.ndarray, np.ndarray]:
         """The records an attack is scored on: ``(indices, labels)``, members first.
@@ -227,6 +253,7 @@ def make_membership_split(
         members=np.sort(members).astype(np.int64),
         nonmembers=np.sort(nonmembers).astype(np.int64),
         attacker_pool=np.sort(pool).astype(np.int64),
+        n_records=len(y),
     )
 
 

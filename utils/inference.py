@@ -19,6 +19,35 @@ from .validation import check_features_labels, check_logits_labels
 __all__ = ["predict_logits", "per_record_loss", "accuracy", "evaluate", "Evaluation"]
 
 
+def _check_records(model, X) -> np.ndarray:
+    """`X` as float32 records the model can take: a clear error before torch's matmul would raise one."""
+    X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (n_records, ...), got {X.shape}. For one record use X[None].")
+    if len(X) == 0:
+        raise ValueError("X holds no records (shape {}); pass at least one record to query the model.".format(X.shape))
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
+        raise ValueError(f"X must hold real numbers, got dtype {X.dtype}. Convert it with np.asarray(X, dtype=np.float32).")
+    base = model.base if isinstance(model, ModelBatch) else model
+    expected = getattr(base, "in_features", None)
+    if isinstance(expected, int) and int(np.prod(X.shape[1:])) != expected:
+        raise ValueError(
+            f"the model takes records of {expected} features, but X has records of shape {X.shape[1:]} "
+            f"({int(np.prod(X.shape[1:]))} features). Query it with the kind of records it was trained on."
+        )
+    return X.astype(np.float32, copy=False)
+
+
+def _forward(call, X, batch_size):
+    try:
+        return [call(torch.from_numpy(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the model cannot take records of shape {X.shape[1:]} ({exc}). "
+            "Query it with the kind of records it was trained on."
+        ) from None
+
+
 @torch.no_grad()
 def predict_logits(model, X, *, batch_size: int = 4096) -> np.ndarray:
     """Logits of one model or of every model in a `ModelBatch`, as float64.
@@ -26,30 +55,28 @@ def predict_logits(model, X, *, batch_size: int = 4096) -> np.ndarray:
     Parameters
     ----------
     model : nn.Module or ModelBatch
-    X : array-like of float, shape (n_records, ...)
+    X : array-like of float, shape (n_records, ...), at least one record
 
     Returns
     -------
     ndarray of float64, shape (n_records, n_classes) for a module, (K, n_records, n_classes) for a batch.
         Float64 so that losses and log-odds computed from it keep their low-FPR resolution.
     """
-    X = np.asarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
-    if X.ndim < 2:
-        raise ValueError(f"X must have shape (n_records, ...), got {X.shape}. For one record use X[None].")
-    X = X.astype(np.float32, copy=False)
+    if isinstance(model, type) or not isinstance(model, (nn.Module, ModelBatch)):
+        what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
+        raise ValueError(f"model must be a torch.nn.Module or a ModelBatch, got {what}.")
+    X = _check_records(model, X)
     if isinstance(model, ModelBatch):
         params = model.params
         device = next(iter(params.values())).device
         call = vmap(lambda p, xb: functional_call(model.base, p, (xb,)), in_dims=(0, None))
-        chunks = [call(params, torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
+        chunks = _forward(lambda xb: call(params, xb.to(device)), X, batch_size)
         return torch.cat(chunks, dim=1).double().cpu().numpy()
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module or a ModelBatch, got {type(model).__name__}.")
     was_training = model.training
     model.eval()
     device = model_device(model)
     try:
-        out = [model(torch.from_numpy(X[i : i + batch_size]).to(device)) for i in range(0, len(X), batch_size)]
+        out = _forward(lambda xb: model(xb.to(device)), X, batch_size)
     finally:
         model.train(was_training)
     return torch.cat(out).double().cpu().numpy()

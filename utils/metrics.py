@@ -5,9 +5,15 @@ Conventions for every function here:
 - ``labels``: membership truth, one per record, 1 = member of the training set, 0 = non-member.
 - ``scores``: one float per record, **higher = more likely member**.
 
-Curves come from scikit-learn (`roc_curve`, `roc_auc_score`); this module adds the numbers
-that matter for privacy: the true-positive rate at a *low* false-positive rate, the attacker's
-advantage, and honest (Clopper-Pearson) intervals for rates measured on few records.
+- a *threshold* t flags every record whose score is >= t; **t = +inf flags nobody** (TPR 0,
+  FPR 0) and is the first step of every ROC curve, so "flag nobody" is an ordinary threshold
+  (`utils.attacks.threshold.choose_threshold` returns it, `evaluate_threshold` accepts it).
+
+`roc_steps` is the one ROC primitive of the course (the lessons' curves, the attacks' threshold
+choice and the exercise checks all step through it; it equals scikit-learn's ``roc_curve`` with
+``drop_intermediate=False``). This module adds the numbers that matter for privacy: the
+true-positive rate at a *low* false-positive rate, the attacker's advantage, and honest
+(Clopper-Pearson) intervals for rates measured on few records.
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import beta
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 
 from .validation import check_fraction, check_membership
 
 __all__ = [
     "RocCurve",
+    "roc_steps",
     "roc",
+    "check_fprs",
     "auc",
     "tpr_at_fpr",
     "advantage",
@@ -57,8 +65,48 @@ class RocCurve:
     n_nonmembers: int
 
 
+def roc_steps(labels, scores, *, group_ties: bool = True) -> RocCurve:
+    """The ROC curve as the steps of a falling threshold: the one ROC primitive of the course.
+
+    Lower the threshold from +inf (flag nobody) through every distinct score, highest first;
+    after each step, TPR = flagged members / members and FPR = flagged non-members / non-members.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_records,)
+        1 = member, 0 = non-member; both must occur.
+    scores : array-like of float, shape (n_records,)
+        Higher = more likely member.
+    group_ties : bool, default=True
+        Records with equal scores are flagged together (a threshold cannot split them). False
+        takes one step per record instead: what a *wrong* implementation computes (exercise
+        checks use it to recognise that mistake).
+
+    Returns
+    -------
+    RocCurve
+        ``thresholds[0] = +inf`` with ``(fpr, tpr) = (0, 0)``, then one point per distinct score
+        (per record with ``group_ties=False``), ending at (1, 1).
+
+    Examples
+    --------
+    >>> curve = roc_steps([0, 1, 1, 0], [0.9, 0.8, 0.8, 0.1])
+    >>> curve.thresholds.tolist(), curve.fpr.tolist(), curve.tpr.tolist()
+    ([inf, 0.9, 0.8, 0.1], [0.0, 0.5, 0.5, 1.0], [0.0, 0.0, 1.0, 1.0])
+    """
+    labels, scores = check_membership(labels, scores)
+    order = np.argsort(-scores, kind="stable")  # highest score (most member-like) first
+    s, lab = scores[order], labels[order]
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1] if group_ties else np.arange(len(s))
+    n_members = int(lab.sum())
+    n_nonmembers = len(lab) - n_members
+    tpr = np.r_[0.0, np.cumsum(lab)[last] / n_members]
+    fpr = np.r_[0.0, np.cumsum(1 - lab)[last] / n_nonmembers]
+    return RocCurve(fpr, tpr, np.r_[np.inf, s[last]], n_members, n_nonmembers)
+
+
 def roc(labels, scores) -> RocCurve:
-    """The full ROC curve of an attack (scikit-learn's `roc_curve`, every threshold kept).
+    """The full ROC curve of an attack, every threshold kept (`roc_steps` with ties grouped).
 
     Parameters
     ----------
@@ -82,10 +130,29 @@ def roc(labels, scores) -> RocCurve:
     >>> curve.fpr.tolist(), curve.tpr.tolist()
     ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
-    labels, scores = check_membership(labels, scores)
-    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
-    n_members = int(labels.sum())
-    return RocCurve(fpr, tpr, thresholds, n_members, len(labels) - n_members)
+    return roc_steps(labels, scores)
+
+
+def check_fprs(fprs, name: str = "fprs") -> tuple:
+    """`fprs` as a tuple of distinct FPRs in (0, 1): ``(0.01, 0.001)``, not ``0.01``.
+
+    >>> check_fprs([0.01, 0.001])
+    (0.01, 0.001)
+    """
+    if isinstance(fprs, (numbers.Real, np.generic, str)):
+        raise ValueError(
+            f"{name} must be a tuple of false-positive rates, e.g. ({fprs!r},), got the single value {fprs!r}."
+        )
+    try:
+        values = tuple(fprs)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple of false-positive rates such as (0.01, 0.001), got {fprs!r}.") from None
+    if not values:
+        raise ValueError(f"{name} must name at least one false-positive rate, e.g. (0.01,).")
+    checked = tuple(check_fraction(f, "fpr") for f in values)
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{name} lists a rate more than once: {list(values)}.")
+    return tuple(values)
 
 
 def auc(labels, scores) -> float:
@@ -123,13 +190,13 @@ def tpr_at_fpr(labels, scores, fpr: float = 1e-3) -> float:
     means *one* false positive, so report `clopper_pearson` intervals next to such numbers.
     """
     fpr = check_fraction(fpr, "fpr")
-    curve = roc(labels, scores)
-    return float(curve.tpr[curve.fpr <= fpr].max())
+    curve = roc_steps(labels, scores)
+    return float(curve.tpr[curve.fpr <= fpr].max())  # the first step (flag nobody) always qualifies
 
 
 def advantage(labels, scores) -> float:
     """Membership advantage (Yeom et al. 2018): max over thresholds of TPR - FPR, in [0, 1]."""
-    curve = roc(labels, scores)
+    curve = roc_steps(labels, scores)
     return float(np.max(curve.tpr - curve.fpr))
 
 
@@ -148,7 +215,8 @@ def clopper_pearson(successes, trials, confidence: float = 0.95) -> tuple[float,
     Parameters
     ----------
     successes : int
-        E.g. members flagged (for a TPR) or non-members flagged (for an FPR).
+        E.g. members flagged (for a TPR) or non-members flagged (for an FPR). A float is accepted
+        only when it is a whole number up to rounding (``tpr * n``), never rounded silently.
     trials : int
         Members (for a TPR) or non-members (for an FPR); at least 1.
     confidence : float, default=0.95
@@ -158,6 +226,16 @@ def clopper_pearson(successes, trials, confidence: float = 0.95) -> tuple[float,
     (low, high) : tuple of float
         Contains the true rate with probability >= `confidence`.
     """
+    if isinstance(successes, (bool, np.bool_)) or not isinstance(successes, numbers.Real):
+        raise ValueError(f"successes must be a count (an integer), got {successes!r}.")
+    if not isinstance(successes, numbers.Integral):
+        if not np.isfinite(successes) or abs(successes - round(successes)) > 1e-6:
+            raise ValueError(
+                f"successes must be a count (a whole number), got {successes!r}. Pass the number of records "
+                "flagged, e.g. round(tpr * n_members) if you start from a rate."
+            )
+    if isinstance(trials, (bool, np.bool_)) or not isinstance(trials, numbers.Integral):
+        raise ValueError(f"trials must be a count (an integer), got {trials!r}.")
     successes, trials = int(round(successes)), int(trials)
     if trials < 1 or not 0 <= successes <= trials:
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes} of {trials}.")
@@ -193,14 +271,14 @@ class AttackSummary:
 
 def summarize_attack(labels, scores, fprs=(0.01, 0.001)) -> AttackSummary:
     """AUC, advantage, balanced accuracy and TPR at each FPR in `fprs` (with intervals) in one pass."""
+    fprs = check_fprs(fprs)
     labels, scores = check_membership(labels, scores)
-    curve = roc(labels, scores)
+    curve = roc_steps(labels, scores)
     tprs, intervals = {}, {}
     for f in fprs:
-        check_fraction(f, "fpr")
         tpr = float(curve.tpr[curve.fpr <= f].max())
         tprs[f] = tpr
-        intervals[f] = clopper_pearson(tpr * curve.n_members, curve.n_members)
+        intervals[f] = clopper_pearson(round(tpr * curve.n_members), curve.n_members)
     adv = float(np.max(curve.tpr - curve.fpr))
     return AttackSummary(
         auc=float(roc_auc_score(labels, scores)),

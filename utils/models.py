@@ -8,6 +8,7 @@ Dropout is optional so that lesson 05 can switch it on.
 from __future__ import annotations
 
 import copy
+import hashlib
 import numbers
 from dataclasses import dataclass
 
@@ -15,9 +16,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_positive_int
+from .validation import check_indices, check_positive_int
 
-__all__ = ["MLP", "CNN", "ModelBatch", "count_parameters", "model_device", "model_n_classes"]
+__all__ = [
+    "MLP",
+    "CNN",
+    "ModelBatch",
+    "count_parameters",
+    "model_device",
+    "model_n_classes",
+    "check_model",
+    "records_fingerprint",
+]
 
 
 def _check_dropout(dropout) -> float:
@@ -122,6 +132,27 @@ def model_n_classes(model: nn.Module) -> int | None:
     return getattr(model, "n_classes", None)
 
 
+def records_fingerprint(X, y) -> str:
+    """A short hash of a set of records (features and labels, in order): which data trained a `ModelBatch`.
+
+    Two arrays give the same fingerprint exactly when they hold the same values in the same order
+    (features as float32, labels as int64, the way the trainers see them).
+
+    >>> X = np.zeros((3, 2), np.float32)
+    >>> records_fingerprint(X, [0, 1, 0]) == records_fingerprint(X.copy(), np.array([0, 1, 0]))
+    True
+    >>> records_fingerprint(X, [0, 1, 0]) == records_fingerprint(X, [0, 0, 1])
+    False
+    """
+    X = np.ascontiguousarray(np.asarray(X.detach().cpu() if isinstance(X, torch.Tensor) else X, dtype=np.float32))
+    y = np.ascontiguousarray(np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.int64))
+    digest = hashlib.sha256()
+    digest.update(repr((X.shape, y.shape)).encode())
+    digest.update(X.tobytes())
+    digest.update(y.tobytes())
+    return digest.hexdigest()[:16]
+
+
 @dataclass
 class ModelBatch:
     """K same-shaped models with stacked weights, as returned by `train_batched`.
@@ -138,6 +169,9 @@ class ModelBatch:
         The training-record indices of each model, into the `X` it was trained on.
     n_records : int
         Number of records in the `X` it was trained on.
+    fingerprint : str or None
+        `records_fingerprint` of the ``(X, y)`` it was trained on, so that an attack can refuse
+        records the batch's `in_mask` does not describe (None for a batch assembled by hand).
     """
 
     base: nn.Module
@@ -145,6 +179,7 @@ class ModelBatch:
     seeds: list
     subsets: np.ndarray
     n_records: int
+    fingerprint: str | None = None
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -156,6 +191,45 @@ class ModelBatch:
         np.put_along_axis(mask, self.subsets, True, axis=1)
         return mask
 
+    def trained_on(self, X, y) -> bool:
+        """Whether ``(X, y)`` are exactly the records (same values, same order) this batch was trained on."""
+        if self.fingerprint is None or len(y) != self.n_records:
+            return False
+        return records_fingerprint(X, y) == self.fingerprint
+
+    def check_trained_on(self, X, y, *, name: str = "shadows", what: str = "X, y") -> None:
+        """Raise ValueError unless ``(X, y)`` are the records this batch was trained on (so `in_mask` describes them)."""
+        if len(y) != self.n_records:
+            raise ValueError(
+                f"{name} were trained on {self.n_records} records but {what} has {len(y)}. "
+                f"Pass the same records, in the same order, that trained {name}."
+            )
+        if self.fingerprint is None:
+            raise ValueError(
+                f"{name} do not record which data trained them (a ModelBatch built by hand); "
+                "train them with utils.train.train_batched or utils.attacks.shadow.train_shadow_models."
+            )
+        if records_fingerprint(X, y) != self.fingerprint:
+            raise ValueError(
+                f"{name} were trained on other records than {what} (same count, {self.n_records}, but different values "
+                f"or order), so {name}.in_mask says nothing about these records. Pass the records that trained "
+                f"{name}, in the same order, or train {name} on these records."
+            )
+
+    def select(self, indices) -> "ModelBatch":
+        """A batch holding only the models at `indices` (distinct integer positions, negatives from the end)."""
+        idx = check_indices(indices, "indices", len(self), allow_negative=True)
+        if len(idx) == 0:
+            raise ValueError(f"indices must select at least one of the {len(self)} models, got none.")
+        return ModelBatch(
+            base=self.base,
+            params={name: p[torch.from_numpy(idx).to(p.device)] for name, p in self.params.items()},
+            seeds=[self.seeds[i] for i in idx],
+            subsets=self.subsets[idx],
+            n_records=self.n_records,
+            fingerprint=self.fingerprint,
+        )
+
     def model(self, k: int) -> nn.Module:
         """Model `k` as an ordinary `nn.Module` (a copy, on the CPU, in eval mode)."""
         if not -len(self) <= k < len(self):
@@ -164,3 +238,21 @@ class ModelBatch:
         module.load_state_dict({name: p[k].detach().cpu() for name, p in self.params.items()}, strict=False)
         return module.eval()
 
+
+def check_model(model, name: str = "target_model", *, allow_batch: bool = True):
+    """`model` must be an ``nn.Module`` in eval mode (or a `ModelBatch` when `allow_batch`); returns it."""
+    if allow_batch and isinstance(model, ModelBatch):
+        if len(model) == 0:
+            raise ValueError(f"{name} holds no models; train at least one shadow model.")
+        return model
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise ValueError(f"{name} must be a trained model, got the class {model.__name__} itself; pass the trained instance.")
+    if not isinstance(model, nn.Module):
+        kinds = "a torch.nn.Module or a utils.models.ModelBatch" if allow_batch else "a torch.nn.Module"
+        raise ValueError(f"{name} must be {kinds}, got {type(model).__name__}.")
+    if model.training:
+        raise ValueError(
+            f"{name} is in training mode, so dropout would make its answers random. An attacker queries the "
+            f"released model: call {name}.eval() first (utils.train.train_model already returns it in eval mode)."
+        )
+    return model

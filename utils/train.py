@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .config import default_device
 from .inference import Evaluation, accuracy, evaluate, per_record_loss, predict_logits
-from .models import ModelBatch, model_device, model_n_classes
+from .models import ModelBatch, model_device, model_n_classes, records_fingerprint
 from .optim import make_optimizer
 from .recipe import Recipe, as_recipe
 from .seed import spawn_seeds
@@ -55,6 +55,14 @@ def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
 
     The CPU's random generator is left as it was.
     """
+    seed = check_seed(seed)
+    if isinstance(build_model, nn.Module):
+        raise ValueError(
+            f"build_model must be a function that builds a fresh model (e.g. MLP or functools.partial(MLP, hidden=(64,))), "
+            f"got an already built {type(build_model).__name__}; pass the class or a function, not an instance."
+        )
+    if not callable(build_model):
+        raise ValueError(f"build_model must be a function returning a torch.nn.Module, got {type(build_model).__name__}.")
     with torch.random.fork_rng(devices=[]):
         # Only the CPU generator: torch.manual_seed would also queue a seed for every
         # accelerator backend, with a stack trace each time (about 1 ms a call; K calls a batch).
@@ -86,6 +94,20 @@ def _early_stopping_split(rng: np.random.Generator, n_records: int, recipe: Reci
         )
     order = rng.permutation(n_records)
     return order[: n_records - n_val], order[n_records - n_val :]
+
+
+def _check_device(device) -> torch.device:
+    """The device to train on: `device`, or the default; never ``meta`` (a device without data)."""
+    try:
+        device = torch.device(device) if device is not None else default_device()
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({exc}).") from None
+    if device.type == "meta":
+        raise ValueError(
+            "device='meta' holds shapes but no numbers: training there would replace the model's weights by "
+            "empty tensors. Use 'cpu' or 'cuda' (or leave device=None for the default)."
+        )
+    return device
 
 
 def _check_model_fits(model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
@@ -148,10 +170,15 @@ def train_model(
     model : nn.Module
         The same model, trained, in eval mode.
     """
+    if isinstance(model, type) or not isinstance(model, nn.Module):
+        what = f"the class {model.__name__}" if isinstance(model, type) else f"a {type(model).__name__}"
+        raise ValueError(
+            f"model must be a built torch.nn.Module (e.g. init_model(MLP, seed=0) or MLP()), got {what}."
+        )
     recipe = as_recipe(recipe, **options)
     seed = check_seed(seed)
     X, y = check_features_labels(X, y, n_classes=model_n_classes(model))
-    device = torch.device(device) if device is not None else default_device()
+    device = _check_device(device)
     model.to(device)
     _check_model_fits(model, X, y)
     model.train()
@@ -259,7 +286,7 @@ def train_batched(
     subsets = _check_subsets(subsets, len(y))
     recipe = as_recipe(recipe, **options)
     seed = check_seed(seed)
-    device = torch.device(device) if device is not None else default_device()
+    device = _check_device(device)
     n_models, n_train = subsets.shape
     seeds = spawn_seeds(seed, n_models)
     models = [init_model(build_model, s) for s in seeds]
@@ -358,6 +385,8 @@ def train_batched(
     params = stacked.export() if stacked is not None else params
     base.eval()
     params = {name: p.detach() for name, p in params.items()}
-    return ModelBatch(base=base, params=params, seeds=seeds, subsets=subsets, n_records=len(y))
+    return ModelBatch(
+        base=base, params=params, seeds=seeds, subsets=subsets, n_records=len(y), fingerprint=records_fingerprint(X, y)
+    )
 
 

@@ -1,5 +1,17 @@
-"""Shared input checks. Every public function validates through these, so the same mistake
-always gets the same message: what was found, and what to change.
+"""Shared input checks: the one validation vocabulary of `utils`. Every public function validates
+through these, so the same mistake always gets the same message: what was found, and what to change.
+
+- numbers: `check_real`, `check_positive_int`, `check_fraction`, `check_seed`, `check_indices`;
+- data: `as_1d`, `check_features_labels`, `check_logits_labels`, `check_membership`;
+- observations of many models (attacks): `check_observations`, `check_in_mask`;
+  models themselves: `utils.models.check_model`.
+
+>>> check_fraction(0.01, "fpr")
+0.01
+>>> check_positive_int(True, "n_shadows")
+Traceback (most recent call last):
+...
+ValueError: n_shadows must be an integer >= 1, got True.
 """
 
 from __future__ import annotations
@@ -12,9 +24,14 @@ __all__ = [
     "as_1d",
     "check_membership",
     "check_fraction",
+    "check_real",
+    "check_seed",
     "check_features_labels",
     "check_positive_int",
+    "check_indices",
     "check_logits_labels",
+    "check_observations",
+    "check_in_mask",
 ]
 
 
@@ -51,6 +68,11 @@ def as_1d(x, name: str, dtype=np.float64) -> np.ndarray:
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(
             f"{name} must hold numbers, got dtype {arr.dtype}. Convert it with np.asarray({name}, dtype=float)."
+        )
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(
+            f"{name} must hold real numbers, got complex values (dtype {arr.dtype}). A score is one real number "
+            "per record: take the real part only if you know the imaginary part is meaningless (np.real)."
         )
     if np.issubdtype(np.dtype(dtype), np.floating):
         arr = arr.astype(dtype)
@@ -112,7 +134,7 @@ def check_membership(labels, scores, *, labels_name="labels", scores_name="score
 
 def check_fraction(value, name: str, *, low_open=True, high_open=True) -> float:
     """`value` as a float strictly inside (0, 1) (or closed ends as requested)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{name} must be a number in (0, 1), got {value!r}.")
     ok_low = value > 0 if low_open else value >= 0
     ok_high = value < 1 if high_open else value <= 1
@@ -136,10 +158,44 @@ def check_real(value, name: str, *, minimum: float | None = None, positive: bool
 
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
-    """`value` as an int >= `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    """`value` as an int >= `minimum` (numpy integers welcome; booleans and floats such as 3.0 are not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
+
+
+def check_indices(indices, name: str, n: int, *, unique: bool = True, allow_negative: bool = False) -> np.ndarray:
+    """`indices` as a 1-D int64 array of positions into something of length `n`.
+
+    Booleans (a mask is not a list of positions), floats (2.7 would be truncated), out-of-range
+    positions and (when `unique`) repeated positions are refused with a message saying what to pass.
+    Negative positions count from the end when `allow_negative` (and are returned as non-negative).
+    """
+    arr = _to_numpy(indices, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be a list of positions, got the single value {arr.item()!r}; write [{arr.item()!r}].")
+    arr = arr.ravel()
+    if arr.dtype == bool:
+        raise ValueError(
+            f"{name} holds booleans, which would be read as positions 0 and 1. Pass positions, "
+            f"e.g. np.flatnonzero(mask), not the mask itself."
+        )
+    if len(arr) and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"{name} must hold integer positions, got dtype {arr.dtype}; positions such as 2.7 would be truncated "
+            f"silently. Convert with np.asarray({name}, dtype=int) if the values are whole numbers."
+        )
+    arr = arr.astype(np.int64)
+    low = -n if allow_negative else 0
+    if len(arr) and (arr.min() < low or arr.max() >= n):
+        raise ValueError(
+            f"{name} must hold positions in [{low}, {n}), found values from {int(arr.min())} to {int(arr.max())}."
+        )
+    arr = arr % n if (allow_negative and n > 0) else arr
+    if unique and len(np.unique(arr)) != len(arr):
+        values, counts = np.unique(arr, return_counts=True)
+        raise ValueError(f"{name} lists positions more than once: {values[counts > 1][:10].tolist()}. List each once.")
+    return arr
 
 
 def check_seed(value, name: str = "seed") -> int:
@@ -163,9 +219,11 @@ def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_n
             f"{X_name} must have shape (n_records, n_features) or (n_records, channels, height, width), "
             f"got shape {X_arr.shape}. For a single record use {X_name}[None]."
         )
-    if not np.issubdtype(X_arr.dtype, np.number):
+    if not np.issubdtype(X_arr.dtype, np.number) or np.issubdtype(X_arr.dtype, np.complexfloating):
+        kind = "real numbers (not complex ones)" if np.issubdtype(X_arr.dtype, np.complexfloating) else "numbers"
         raise ValueError(
-            f"{X_name} must hold numbers, got dtype {X_arr.dtype}. Convert it with np.asarray({X_name}, dtype=np.float32)."
+            f"{X_name} must hold {kind}, got dtype {X_arr.dtype}. "
+            f"Convert it with np.asarray({X_name}, dtype=np.float32)."
         )
     X_arr = X_arr.astype(np.float32, copy=False)
     if not np.isfinite(X_arr).all():
@@ -222,7 +280,7 @@ def check_logits_labels(logits, y, *, logits_name="logits", y_name="y"):
     (logits, y) : float64 array of the same shape, int64 array of shape (n_records,)
     """
     logits_arr = _to_numpy(logits, logits_name)
-    if logits_arr.ndim < 2 or not np.issubdtype(logits_arr.dtype, np.number):
+    if logits_arr.ndim < 2 or not np.issubdtype(logits_arr.dtype, np.number) or np.iscomplexobj(logits_arr):
         raise ValueError(
             f"{logits_name} must be numbers of shape (..., n_records, n_classes), got shape {logits_arr.shape} "
             f"and dtype {logits_arr.dtype}. For one record use {logits_name}[None]."
@@ -252,3 +310,43 @@ def check_logits_labels(logits, y, *, logits_name="logits", y_name="y"):
             "check the model's inputs (NaN in X?) and its training (a diverged loss?)."
         )
     return logits_arr, y_arr
+
+
+# ----------------------------------------------------------------------------- observations of many models (attacks)
+
+
+def check_observations(values, name: str, *, n_records: int | None = None) -> np.ndarray:
+    """A 2-D float64 array (n_models, n_records) of finite per-model observations."""
+    arr = _to_numpy(values, name)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got complex values (dtype {arr.dtype}).")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n_models, n_records), got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} holds no shadow models (shape {arr.shape}); train at least two.")
+    if n_records is not None and arr.shape[1] != n_records:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} records per model but the target was scored on {n_records}. "
+            "Score the shadow models on the same records, in the same order."
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values; compute log-odds from logits in float64.")
+    return arr
+
+
+def check_in_mask(in_mask, shape, name: str = "in_mask") -> np.ndarray:
+    """A bool array of `shape` (n_models, n_records): True where the record trained that model."""
+    mask = _to_numpy(in_mask, name)
+    if mask.shape != tuple(shape):
+        raise ValueError(
+            f"{name} must have shape {tuple(shape)} (one row per shadow model, one column per record), "
+            f"got {mask.shape}. For shadows from utils.train.train_batched on these records use batch.in_mask."
+        )
+    if mask.dtype != bool:
+        if not np.isin(mask, (0, 1)).all():
+            raise ValueError(f"{name} must hold True/False (or 1/0), found other values.")
+        mask = mask.astype(bool)
+    return mask

@@ -15,8 +15,12 @@ With few shadows, per-record variances are noisy: ``global_variance=True`` uses 
 (pooled over all records) for IN and one for OUT, as the paper recommends below ~64 shadows.
 
     shadows = shadow.train_shadow_models(MLP, X_eval, y_eval, n_shadows=64, seed=1)
-    scores = lira.score_online(target_model, shadows, X_eval, y_eval, in_mask=shadows.in_mask)
+    scores = lira.score_online(target_model, X_eval, y_eval, shadows=shadows)
     plot_roc(labels, scores)
+
+Both attacks have the call shape of `utils.attacks.registry` ("lira-online", "lira-offline");
+`likelihood_ratio_online` and `likelihood_ratio_offline` are the same maths on observations
+already computed (one float per model and record), for experiments that reuse them.
 
 Everything is computed in float64 from logits (see `utils.attacks.threshold`).
 """
@@ -27,10 +31,10 @@ import numpy as np
 from scipy.stats import norm
 
 from ..inference import predict_logits
-from ..models import ModelBatch
-from ..validation import as_1d, check_features_labels
-from ._checks import check_in_mask, check_model, check_observations
-from .threshold import score_log_odds
+from ..models import ModelBatch, check_model
+from ..validation import as_1d, check_features_labels, check_in_mask, check_observations, check_positive_int
+from .registry import register
+from .signals import score_log_odds
 
 __all__ = [
     "shadow_log_odds",
@@ -67,8 +71,9 @@ def fit_gaussians(observations, mask, *, global_variance: bool = False, min_coun
         Which observations belong to this fit (e.g. the IN models of each record).
     global_variance : bool, default=False
         One standard deviation for all records: residuals around each record's own mean, pooled.
-    min_count : int, optional
-        Observations each record needs (default 2 for per-record variances, 1 for a global one).
+    min_count : int >= 1, optional
+        Observations each record needs (default 2 for per-record variances, 1 for a global one;
+        never fewer, since a mean of no observations is undefined).
     what : str
         Name used in error messages ("IN" or "OUT").
 
@@ -79,7 +84,8 @@ def fit_gaussians(observations, mask, *, global_variance: bool = False, min_coun
     obs = check_observations(observations, "observations")
     mask = check_in_mask(mask, obs.shape, "mask")
     counts = mask.sum(axis=0)
-    need = (1 if global_variance else 2) if min_count is None else min_count
+    least = 1 if global_variance else 2
+    need = least if min_count is None else check_positive_int(min_count, "min_count", minimum=least)
     if counts.min() < need:
         worst = int(np.argmin(counts))
         raise ValueError(
@@ -100,15 +106,15 @@ def fit_gaussians(observations, mask, *, global_variance: bool = False, min_coun
     return mean, np.maximum(std, _MIN_STD)
 
 
-def likelihood_ratio_online(target_log_odds, shadow_log_odds, in_mask, *, global_variance: bool = False) -> np.ndarray:
+def likelihood_ratio_online(target_log_odds, reference_log_odds, in_mask, *, global_variance: bool = False) -> np.ndarray:
     """Online LiRA from precomputed observations: ``log N(x; IN fit) - log N(x; OUT fit)`` (Lesson 03).
 
     Parameters
     ----------
     target_log_odds : array-like of float, shape (n_records,)
         The target model's log-odds on each record (`utils.attacks.threshold.score_log_odds`).
-    shadow_log_odds : array-like of float, shape (n_shadows, n_records)
-        The same quantity for each shadow model.
+    reference_log_odds : array-like of float, shape (n_shadows, n_records)
+        The same quantity for each shadow model (`shadow_log_odds`).
     in_mask : array-like of bool, shape (n_shadows, n_records)
         True where the record was in that shadow's training set.
     global_variance : bool, default=False
@@ -119,20 +125,22 @@ def likelihood_ratio_online(target_log_odds, shadow_log_odds, in_mask, *, global
         Log-likelihood ratio; higher = more likely member.
     """
     x = as_1d(target_log_odds, "target_log_odds")
-    obs = check_observations(shadow_log_odds, "shadow_log_odds", n_records=len(x))
+    obs = check_observations(reference_log_odds, "reference_log_odds", n_records=len(x))
     mask = check_in_mask(in_mask, obs.shape)
     mean_in, std_in = fit_gaussians(obs, mask, global_variance=global_variance, what="IN")
     mean_out, std_out = fit_gaussians(obs, ~mask, global_variance=global_variance, what="OUT")
     return norm.logpdf(x, mean_in, std_in) - norm.logpdf(x, mean_out, std_out)
 
 
-def likelihood_ratio_offline(target_log_odds, shadow_log_odds, *, in_mask=None, global_variance: bool = False) -> np.ndarray:
+def likelihood_ratio_offline(
+    target_log_odds, reference_log_odds, *, in_mask=None, global_variance: bool = False
+) -> np.ndarray:
     """Offline LiRA from precomputed observations: ``-log P(OUT >= x)`` (Lesson 03).
 
     Parameters
     ----------
     target_log_odds : array-like of float, shape (n_records,)
-    shadow_log_odds : array-like of float, shape (n_shadows, n_records)
+    reference_log_odds : array-like of float, shape (n_shadows, n_records)
     in_mask : array-like of bool, shape (n_shadows, n_records), optional
         If given, only the OUT entries (False) are used; if None every shadow counts as OUT
         (shadows trained on data disjoint from the candidates).
@@ -144,37 +152,37 @@ def likelihood_ratio_offline(target_log_odds, shadow_log_odds, *, in_mask=None, 
         One-sided tail score in nats (>= 0); higher = more likely member.
     """
     x = as_1d(target_log_odds, "target_log_odds")
-    obs = check_observations(shadow_log_odds, "shadow_log_odds", n_records=len(x))
+    obs = check_observations(reference_log_odds, "reference_log_odds", n_records=len(x))
     out_mask = np.ones(obs.shape, bool) if in_mask is None else ~check_in_mask(in_mask, obs.shape)
     mean_out, std_out = fit_gaussians(obs, out_mask, global_variance=global_variance, what="OUT")
     return -norm.logsf(x, mean_out, std_out)
 
 
-def _observations(target_model, shadow_models, X, y):
-    check_model(target_model, allow_batch=False)
-    check_model(shadow_models, "shadow_models")
-    if not isinstance(shadow_models, ModelBatch):
-        raise ValueError("shadow_models must be a ModelBatch (from train_shadow_models), got a single model.")
+def _observations(target, shadows, X, y):
+    check_model(target, "target", allow_batch=False)
+    if not isinstance(shadows, ModelBatch):
+        raise ValueError(
+            f"shadows must be a ModelBatch (from utils.attacks.shadow.train_shadow_models), got {type(shadows).__name__}."
+        )
     X, y = check_features_labels(X, y)
-    return score_log_odds(predict_logits(target_model, X), y), shadow_log_odds(shadow_models, X, y)
+    return X, y, score_log_odds(predict_logits(target, X), y), shadow_log_odds(shadows, X, y)
 
 
-def score_online(target_model, shadow_models: ModelBatch, X, y, *, in_mask, global_variance: bool = False) -> np.ndarray:
+@register("lira-online")
+def score_online(target, X, y, *, shadows: ModelBatch, global_variance: bool = False) -> np.ndarray:
     """Online LiRA against a target model (Lesson 03).
 
     Parameters
     ----------
-    target_model : nn.Module in eval mode
-    shadow_models : ModelBatch
-        Shadows trained on halves of the candidate records, e.g.
-        ``shadow.train_shadow_models(MLP, X, y, n_shadows=64)``.
+    target : nn.Module in eval mode
     X : array-like of float, shape (n_records, ...)
         The candidate records to attack.
     y : array-like of int, shape (n_records,)
-    in_mask : array-like of bool, shape (n_shadows, n_records)
-        Which candidate trained which shadow; ``shadow_models.in_mask`` when the shadows were
-        trained on exactly these records in this order. Each record needs >= 2 IN and >= 2 OUT
-        shadows (>= 1 each with `global_variance`).
+    shadows : ModelBatch
+        Shadows trained on halves of exactly these candidate records, in this order, e.g.
+        ``shadow.train_shadow_models(MLP, X, y, n_shadows=64)``: their ``in_mask`` says which
+        candidate trained which shadow (checked by fingerprint). Each record needs >= 2 IN and
+        >= 2 OUT shadows (>= 1 each with `global_variance`).
     global_variance : bool, default=False
 
     Returns
@@ -182,22 +190,24 @@ def score_online(target_model, shadow_models: ModelBatch, X, y, *, in_mask, glob
     ndarray of float64, shape (n_records,)
         Higher = more likely member.
     """
-    target, shadows = _observations(target_model, shadow_models, X, y)
-    return likelihood_ratio_online(target, shadows, in_mask, global_variance=global_variance)
+    X, y, target_obs, shadow_obs = _observations(target, shadows, X, y)
+    shadows.check_trained_on(X, y, what="the candidates X, y")
+    return likelihood_ratio_online(target_obs, shadow_obs, shadows.in_mask, global_variance=global_variance)
 
 
-def score_offline(target_model, shadow_models: ModelBatch, X, y, *, in_mask=None, global_variance: bool = False) -> np.ndarray:
+@register("lira-offline")
+def score_offline(target, X, y, *, shadows: ModelBatch, global_variance: bool = False) -> np.ndarray:
     """Offline LiRA against a target model: OUT shadows only (Lesson 03).
 
     Parameters
     ----------
-    target_model : nn.Module in eval mode
-    shadow_models : ModelBatch
-        Typically trained on halves of the attacker's pool, so OUT for every candidate.
+    target : nn.Module in eval mode
     X, y : arrays, shapes (n_records, ...), (n_records,)
         The candidate records.
-    in_mask : array-like of bool, shape (n_shadows, n_records), optional
-        Pass it when some shadows did train on some candidates; those entries are ignored.
+    shadows : ModelBatch
+        Typically trained on halves of the attacker's pool, so OUT for every candidate. If they
+        were trained on these very candidates (same records, same order: the fingerprint tells),
+        only each record's OUT shadows are used.
     global_variance : bool, default=False
 
     Returns
@@ -205,5 +215,6 @@ def score_offline(target_model, shadow_models: ModelBatch, X, y, *, in_mask=None
     ndarray of float64, shape (n_records,)
         Higher = more likely member.
     """
-    target, shadows = _observations(target_model, shadow_models, X, y)
-    return likelihood_ratio_offline(target, shadows, in_mask=in_mask, global_variance=global_variance)
+    X, y, target_obs, shadow_obs = _observations(target, shadows, X, y)
+    in_mask = shadows.in_mask if shadows.trained_on(X, y) else None
+    return likelihood_ratio_offline(target_obs, shadow_obs, in_mask=in_mask, global_variance=global_variance)

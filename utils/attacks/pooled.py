@@ -9,7 +9,11 @@ price of 8 extra models.
 
     experiment = pooled.train_pooled(MLP, X_eval, y_eval, n_shadows=64, n_targets=8, seed=0)
     labels, scores = pooled.pooled_scores(experiment, "lira-online")
-    compare.compare_attacks({"lira-online": (labels, scores)})   # TPR@0.1% with intervals
+    report.compare_attacks({"lira-online": (labels, scores)})   # TPR@0.1% with intervals
+
+Any attack of `utils.attacks.registry` can be pooled: it gets each target in turn, the candidates,
+``shadows=`` the shadow models (trained on these candidates, so their ``in_mask`` applies) and the
+options given to `pooled_scores` (e.g. ``population=(X_pool, y_pool)`` for RMIA).
 """
 
 from __future__ import annotations
@@ -19,17 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..seed import spawn_seeds
 from ..inference import predict_logits
+from ..models import ModelBatch
+from ..seed import spawn_seeds
 from ..train import train_batched
 from ..validation import check_features_labels, check_positive_int
-from .lira import likelihood_ratio_offline, likelihood_ratio_online
+from .registry import get
 from .shadow import balanced_halves
-from .threshold import KINDS, score_log_odds, scores_from_logits
 
-__all__ = ["PooledExperiment", "train_pooled", "pooled_scores", "ATTACKS"]
-
-ATTACKS = ("lira-online", "lira-offline", *KINDS)
+__all__ = ["PooledExperiment", "train_pooled", "pooled_scores"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class PooledExperiment:
         Which models play the targets and which the shadows (disjoint).
     train_seconds : float
         Wall time of the batched training run.
+    models : ModelBatch
+        All the models (targets and shadows), trained on `X`.
+    X : ndarray of float32, shape (n_records, ...)
+        The candidate records.
     """
 
     logits: np.ndarray
@@ -55,6 +61,16 @@ class PooledExperiment:
     target_ids: np.ndarray
     shadow_ids: np.ndarray
     train_seconds: float
+    models: ModelBatch
+    X: np.ndarray
+
+    def target(self, t: int):
+        """Target `t` (an index into `target_ids`) as an ``nn.Module`` in eval mode."""
+        return self.models.model(int(self.target_ids[t]))
+
+    def shadows(self) -> ModelBatch:
+        """The shadow models, as a `ModelBatch` that remembers it was trained on `X`."""
+        return self.models.select(self.shadow_ids)
 
     @property
     def n_targets(self) -> int:
@@ -65,7 +81,9 @@ class PooledExperiment:
         return len(self.shadow_ids)
 
 
-def train_pooled(build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, seed: int = 0, **train_kwargs) -> PooledExperiment:
+def train_pooled(
+    build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, seed: int = 0, **recipe_fields
+) -> PooledExperiment:
     """Train targets and shadows together on balanced halves of the candidates (Lesson 03).
 
     Parameters
@@ -80,8 +98,8 @@ def train_pooled(build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, 
         Even, >= 2: targets come in complementary pairs, so every candidate is a member of exactly
         half the targets and the pooled evaluation has as many members as non-members.
     seed : int, default=0
-    **train_kwargs
-        Passed to `utils.train.train_batched`: use the real target's recipe.
+    **recipe_fields
+        Passed to `utils.train.train_batched` (recipe=..., or epochs, lr, ...): use the real target's recipe.
 
     Returns
     -------
@@ -92,12 +110,13 @@ def train_pooled(build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, 
     n_targets = check_positive_int(n_targets, "n_targets", minimum=2)
     if n_shadows % 2 or n_targets % 2:
         raise ValueError(
-            f"n_shadows and n_targets must be even (models come in complementary pairs), got {n_shadows} and {n_targets}."
+            "n_shadows and n_targets must be even (models come in complementary pairs), "
+            f"got {n_shadows} and {n_targets}."
         )
     halves_seed, train_seed = spawn_seeds(seed, 2)
     subsets = balanced_halves(len(y), n_targets + n_shadows, seed=halves_seed)
     start = time.perf_counter()
-    batch = train_batched(build_model, X, y, subsets, seed=train_seed, **train_kwargs)
+    batch = train_batched(build_model, X, y, subsets, seed=train_seed, **recipe_fields)
     seconds = time.perf_counter() - start
     return PooledExperiment(
         logits=predict_logits(batch, X),
@@ -106,20 +125,22 @@ def train_pooled(build_model, X, y, *, n_shadows: int = 64, n_targets: int = 8, 
         target_ids=np.arange(n_targets),
         shadow_ids=np.arange(n_targets, n_targets + n_shadows),
         train_seconds=seconds,
+        models=batch,
+        X=X,
     )
 
 
-def pooled_scores(experiment: PooledExperiment, attack: str = "lira-online", *, global_variance: bool = False):
+def pooled_scores(experiment: PooledExperiment, attack: str = "lira-online", **options):
     """Let each target in turn face the shadows; concatenate labels and scores (Lesson 03).
 
     Parameters
     ----------
     experiment : PooledExperiment
     attack : str, default="lira-online"
-        ``"lira-online"``, ``"lira-offline"`` (uses only each record's OUT shadows), or a threshold
-        score kind from `utils.attacks.threshold.KINDS` (e.g. ``"loss"``, which ignores the shadows).
-    global_variance : bool, default=False
-        For the LiRA attacks.
+        A name in `utils.attacks.registry` (e.g. ``"lira-online"``, ``"lira-offline"``, which uses
+        only each record's OUT shadows, ``"loss"``, which ignores them, ``"rmia-offline"``).
+    **options
+        Passed to the attack, e.g. ``global_variance=True`` (LiRA), ``population=(X_pool, y_pool)`` (RMIA).
 
     Returns
     -------
@@ -130,22 +151,10 @@ def pooled_scores(experiment: PooledExperiment, attack: str = "lira-online", *, 
     """
     if not isinstance(experiment, PooledExperiment):
         raise ValueError(f"experiment must be a PooledExperiment from train_pooled, got {type(experiment).__name__}.")
-    if attack not in ATTACKS:
-        raise ValueError(f"attack must be one of {list(ATTACKS)}, got {attack!r}.")
-    shadows = experiment.shadow_ids
-    shadow_obs = score_log_odds(experiment.logits[shadows], experiment.y) if attack.startswith("lira") else None
+    score = get(attack)
+    shadows = experiment.shadows()
     labels, scores = [], []
-    for t in experiment.target_ids:
-        if attack == "lira-online":
-            target_obs = score_log_odds(experiment.logits[t], experiment.y)
-            s = likelihood_ratio_online(target_obs, shadow_obs, experiment.in_mask[shadows], global_variance=global_variance)
-        elif attack == "lira-offline":
-            target_obs = score_log_odds(experiment.logits[t], experiment.y)
-            s = likelihood_ratio_offline(
-                target_obs, shadow_obs, in_mask=experiment.in_mask[shadows], global_variance=global_variance
-            )
-        else:
-            s = scores_from_logits(experiment.logits[t], experiment.y, attack)
-        labels.append(experiment.in_mask[t].astype(np.int64))
-        scores.append(s)
+    for t, model_id in enumerate(experiment.target_ids):
+        scores.append(score(experiment.target(t), experiment.X, experiment.y, shadows=shadows, **options))
+        labels.append(experiment.in_mask[model_id].astype(np.int64))
     return np.concatenate(labels), np.concatenate(scores)

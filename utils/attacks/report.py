@@ -1,8 +1,8 @@
 """One tidy table to compare attacks: AUC, advantage, TPR at low FPR with intervals, time (Lessons 02-03).
 
-    table = compare.compare_attacks({"loss": loss_scores, "lira-online": lira_scores}, labels=labels,
-                                    seconds={"loss": 0.1, "lira-online": 21.0})
-    print(compare.format_markdown(table))
+    table = report.compare_attacks({"loss": loss_scores, "lira-online": lira_scores}, labels=labels,
+                                   seconds={"loss": 0.1, "lira-online": 21.0})
+    print(report.format_markdown(table))
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..metrics import clopper_pearson, summarize_attack
+from ..metrics import check_fprs, clopper_pearson, summarize_attack
 from ..validation import check_fraction
 
 __all__ = ["fpr_column", "compare_attacks", "format_markdown"]
@@ -23,8 +23,9 @@ def fpr_column(fpr: float) -> str:
     return f"tpr@{check_fraction(fpr, 'fpr') * 100:g}%fpr"
 
 
-def compare_attacks(results: Mapping, *, labels=None, seconds: Mapping | None = None, fprs=(0.01, 0.001),
-                    confidence: float = 0.95) -> pd.DataFrame:
+def compare_attacks(
+    results: Mapping, *, labels=None, seconds: Mapping | None = None, fprs=(0.01, 0.001), confidence: float = 0.95
+) -> pd.DataFrame:
     """Score several attacks the same way, one row per attack (Lessons 02-03).
 
     Parameters
@@ -57,6 +58,13 @@ def compare_attacks(results: Mapping, *, labels=None, seconds: Mapping | None = 
     if not isinstance(results, Mapping) or len(results) == 0:
         raise ValueError("results must be a non-empty dict mapping attack name -> scores (or -> (labels, scores)).")
     confidence = check_fraction(confidence, "confidence")
+    fprs = check_fprs(fprs)
+    columns = [fpr_column(f) for f in fprs]
+    if len(set(columns)) != len(columns):
+        raise ValueError(
+            f"fprs {list(fprs)} give the columns {columns}: two rates would write one column. "
+            "Pass rates that differ in their first 6 significant digits."
+        )
     seconds = {} if seconds is None else dict(seconds)
     unknown = sorted(set(seconds) - set(results))
     if unknown:
@@ -72,9 +80,11 @@ def compare_attacks(results: Mapping, *, labels=None, seconds: Mapping | None = 
             attack_labels, scores = value
         else:
             if isinstance(value, tuple):
-                raise ValueError(f"results[{name!r}] is a (labels, scores) pair but labels=... was also given; use one.")
+                raise ValueError(
+                    f"results[{name!r}] is a (labels, scores) pair but labels=... was also given; use one."
+                )
             attack_labels, scores = labels, value
-        summary = summarize_attack(attack_labels, scores, fprs=tuple(fprs))
+        summary = summarize_attack(attack_labels, scores, fprs=fprs)
         row = {"attack": str(name), "auc": summary.auc, "advantage": summary.advantage}
         for f in fprs:
             col, tpr = fpr_column(f), summary.tpr_at_fpr[f]
@@ -114,9 +124,15 @@ def format_markdown(table: pd.DataFrame, *, columns=None, digits: int = 3, inter
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     for _, row in table.iterrows():
         cells = [str(row["attack"])]
-        cells += ["n/a" if pd.isna(row[c]) else (f"{row[c]:.1f}" if c == "seconds" else f"{row[c]:.{digits}f}") for c in columns]
+        cells += [_cell(row[c], 1 if c == "seconds" else digits) for c in columns]
         if intervals:
-            cells += ["n/a" if pd.isna(row[c + "_low"]) else f"[{row[c + '_low']:.{digits}f}, {row[c + '_high']:.{digits}f}]"
-                      for c in tpr_cols]
+            cells += [
+                "n/a" if pd.isna(row[c + "_low"]) else f"[{row[c + '_low']:.{digits}f}, {row[c + '_high']:.{digits}f}]"
+                for c in tpr_cols
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(value, digits: int) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.{digits}f}"

@@ -8,7 +8,9 @@ which is then applied to the target's outputs.
 
     shadows = shadow.train_shadow_models(MLP, X_pool, y_pool, n_shadows=16, seed=0)
     attack = shadow.fit_attack_models(shadows, X_pool, y_pool)
-    scores = shadow.score(attack, target_model, X_eval, y_eval)   # higher = more likely member
+    scores = shadow.score(target_model, X_eval, y_eval, shadows=attack)   # higher = more likely member
+    # or in one call (fits the attack models first):
+    scores = shadow.score(target_model, X_eval, y_eval, shadows=shadows, pool=(X_pool, y_pool))
 
 Every function that trains uses the batched trainer, so 64 shadows cost seconds, not minutes.
 """
@@ -24,13 +26,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..seed import spawn_seeds
 from ..inference import predict_logits
-from ..models import ModelBatch
+from ..models import ModelBatch, check_model
+from ..seed import spawn_seeds
 from ..train import train_batched
-from ..validation import check_features_labels, check_positive_int
-from ._checks import check_model
-from .threshold import score_log_odds
+from ..validation import check_features_labels, check_positive_int, check_seed
+from .registry import register
+from .signals import score_log_odds
 
 __all__ = [
     "balanced_halves",
@@ -44,10 +46,17 @@ __all__ = [
 
 
 def balanced_halves(n_records: int, n_models: int, *, seed: int = 0) -> np.ndarray:
-    """Training subsets in which every record is IN for half of the models (Lesson 03).
+    """Training subsets in which every record is IN for (at least) half of the models (Lesson 03).
 
-    Models come in pairs: a random half of the records, then the other half, so every record
-    is IN for exactly ``n_models / 2`` models (with an odd count the last model gets a random half).
+    Models come in pairs: a random half of the records, then the other half, so with an even
+    record count every record is IN for exactly ``n_models / 2`` models (an odd `n_models` gives
+    the last model a random half of its own).
+
+    With an odd record count the halves cannot be equal *and* complementary, and every model must
+    train on as many records as the others: each pair's halves then hold ``(n_records + 1) // 2``
+    records and share one record, a different one for each pair (while there are at most
+    `n_records` pairs). So every record is still IN for at least one model of each pair -- never for
+    none -- and the shared record of a pair is IN for both (OUT for one pair fewer).
 
     Parameters
     ----------
@@ -57,7 +66,7 @@ def balanced_halves(n_records: int, n_models: int, *, seed: int = 0) -> np.ndarr
 
     Returns
     -------
-    ndarray of int64, shape (n_models, n_records // 2)
+    ndarray of int64, shape (n_models, ceil(n_records / 2))
         Row k: sorted indices of model k's training records (ready for `utils.train.train_batched`).
 
     Examples
@@ -65,21 +74,31 @@ def balanced_halves(n_records: int, n_models: int, *, seed: int = 0) -> np.ndarr
     >>> halves = balanced_halves(6, 2, seed=0)
     >>> sorted(np.concatenate(halves).tolist())
     [0, 1, 2, 3, 4, 5]
+    >>> np.bincount(balanced_halves(5, 4, seed=0).ravel(), minlength=5).min()  # odd: nobody is IN for < 2 of 4
+    np.int64(2)
     """
     n_records = check_positive_int(n_records, "n_records", minimum=2)
     n_models = check_positive_int(n_models, "n_models")
-    rng = np.random.default_rng(seed)
-    half = n_records // 2
+    rng = np.random.default_rng(check_seed(seed))
+    odd = n_records % 2 == 1
+    half = (n_records + 1) // 2
+    shared = rng.permutation(n_records) if odd else None  # pair j shares record shared[j % n_records]
     rows = []
-    for k in range(0, n_models, 2):
-        perm = rng.permutation(n_records)
-        rows.append(np.sort(perm[:half]))
+    for j, k in enumerate(range(0, n_models, 2)):
+        if odd:
+            common = shared[j % n_records]
+            rest = np.delete(np.arange(n_records), common)[rng.permutation(n_records - 1)]
+            first, second = np.r_[rest[: half - 1], common], np.r_[rest[half - 1 :], common]
+        else:
+            perm = rng.permutation(n_records)
+            first, second = perm[:half], perm[half:]
+        rows.append(np.sort(first))
         if k + 1 < n_models:
-            rows.append(np.sort(perm[half : 2 * half]))
+            rows.append(np.sort(second))
     return np.stack(rows).astype(np.int64)
 
 
-def train_shadow_models(build_model, X, y, *, n_shadows: int = 16, seed: int = 0, **train_kwargs) -> ModelBatch:
+def train_shadow_models(build_model, X, y, *, n_shadows: int = 16, seed: int = 0, **recipe_fields) -> ModelBatch:
     """Train `n_shadows` models on balanced halves of ``(X, y)``, all at once (Lesson 03).
 
     Parameters
@@ -93,13 +112,14 @@ def train_shadow_models(build_model, X, y, *, n_shadows: int = 16, seed: int = 0
     n_shadows : int, default=16
     seed : int, default=0
         Seeds the halves and each model's initial weights and batch order.
-    **train_kwargs
-        Passed to `utils.train.train_batched` (epochs, lr, batch_size, weight_decay, device, progress).
+    **recipe_fields
+        Passed to `utils.train.train_batched` (recipe, or epochs, lr, batch_size, weight_decay; device, progress).
 
     Returns
     -------
     ModelBatch
-        ``batch.in_mask`` (n_shadows, n_records) says which record trained which shadow.
+        ``batch.in_mask`` (n_shadows, n_records) says which record trained which shadow; the batch
+        remembers the records (`ModelBatch.fingerprint`), so attacks refuse other records.
     """
     X, y = check_features_labels(X, y)
     n_shadows = check_positive_int(n_shadows, "n_shadows")
@@ -107,7 +127,7 @@ def train_shadow_models(build_model, X, y, *, n_shadows: int = 16, seed: int = 0
         raise ValueError(f"X holds {len(y)} record; shadow models need at least 2 (half IN, half OUT).")
     halves_seed, train_seed = spawn_seeds(seed, 2)  # independent streams for the halves and the weights
     subsets = balanced_halves(len(y), n_shadows, seed=halves_seed)
-    return train_batched(build_model, X, y, subsets, seed=train_seed, **train_kwargs)
+    return train_batched(build_model, X, y, subsets, seed=train_seed, **recipe_fields)
 
 
 def select_models(shadow_models: ModelBatch, indices) -> ModelBatch:
@@ -115,21 +135,12 @@ def select_models(shadow_models: ModelBatch, indices) -> ModelBatch:
 
     Lets a lesson ask "how does the attack improve with k shadows?" without retraining.
     Keep pairs together (``range(k)`` with k even) so every record stays IN for half of them.
+    `indices` are distinct integer positions (negative ones count from the end); booleans, floats
+    and repeated positions are refused. The selection remembers the records that trained the batch.
     """
-    check_model(shadow_models, "shadow_models")
     if not isinstance(shadow_models, ModelBatch):
         raise ValueError(f"shadow_models must be a ModelBatch, got {type(shadow_models).__name__}.")
-    idx = np.asarray(indices, dtype=np.int64).ravel()
-    if len(idx) == 0 or idx.min() < -len(shadow_models) or idx.max() >= len(shadow_models):
-        raise ValueError(f"indices must select at least one of the {len(shadow_models)} models, got {idx.tolist()[:10]}.")
-    idx = idx % len(shadow_models)
-    return ModelBatch(
-        base=shadow_models.base,
-        params={name: p[torch.from_numpy(idx).to(p.device)] for name, p in shadow_models.params.items()},
-        seeds=[shadow_models.seeds[i] for i in idx],
-        subsets=shadow_models.subsets[idx],
-        n_records=shadow_models.n_records,
-    )
+    return shadow_models.select(indices)
 
 
 def attack_features(logits, y) -> np.ndarray:
@@ -195,8 +206,8 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
     Raises
     ------
     ValueError
-        Fewer than 2 shadow models, records that do not match the shadows, or a class without
-        both IN and OUT examples.
+        Fewer than 2 shadow models, records other than those that trained the shadows (checked by
+        fingerprint, not just by count), or a class without both IN and OUT examples.
     """
     check_model(shadow_models, "shadow_models")
     if not isinstance(shadow_models, ModelBatch):
@@ -207,11 +218,7 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
             "attack model learns which records that one shadow happened to train on. Use n_shadows >= 2."
         )
     X, y = check_features_labels(X, y)
-    if shadow_models.n_records != len(y):
-        raise ValueError(
-            f"shadow_models were trained on {shadow_models.n_records} records but X has {len(y)}. "
-            "Pass the same (X, y) that train_shadow_models used."
-        )
+    shadow_models.check_trained_on(X, y, name="shadow_models")  # in_mask must describe these records
     features = attack_features(predict_logits(shadow_models, X), y)  # (K, n, C + 1)
     membership = shadow_models.in_mask  # (K, n)
     classes = np.broadcast_to(y, membership.shape)
@@ -238,34 +245,57 @@ def _decision(model, features):
     return np.log(proba) - np.log1p(-np.minimum(proba, 1 - 1e-16))
 
 
-def score(attack: ShokriAttack, target_model, X, y) -> np.ndarray:
-    """Attack the target: each record's score from the attack model of its class (Lesson 03).
+@register("shokri")
+def score(target, X, y, *, shadows, pool=None, classifier=None, seed: int = 0) -> np.ndarray:
+    """Shokri et al.'s attack on the target: each record's score from the attack model of its class (Lesson 03).
+
+    Call shape of `utils.attacks.registry`: ``score(target, X, y, *, shadows, ...)``.
 
     Parameters
     ----------
-    attack : ShokriAttack
-    target_model : nn.Module in eval mode
+    target : nn.Module in eval mode
     X : array-like of float, shape (n_records, ...)
     y : array-like of int, shape (n_records,)
+    shadows : ShokriAttack or ModelBatch
+        Attack models already fitted (`fit_attack_models`), or the shadow models themselves, in
+        which case `pool` must say which records trained them and the attack models are fitted here.
+    pool : tuple (X_pool, y_pool), optional
+        The records the shadows were trained on (only with a ModelBatch).
+    classifier, seed
+        As in `fit_attack_models` (only with a ModelBatch).
 
     Returns
     -------
     ndarray of float64, shape (n_records,)
         The attack model's decision value (log-odds of "member"); higher = more likely member.
     """
-    if not isinstance(attack, ShokriAttack):
-        raise ValueError(f"attack must be a ShokriAttack from fit_attack_models, got {type(attack).__name__}.")
-    check_model(target_model, allow_batch=False)
+    if isinstance(shadows, ModelBatch):
+        if pool is None:
+            raise ValueError(
+                "shadows is a ModelBatch, so pass pool=(X_pool, y_pool), the records that trained them "
+                "(or pass shadows=fit_attack_models(shadows, X_pool, y_pool))."
+            )
+        if not (isinstance(pool, tuple) and len(pool) == 2):
+            raise ValueError(f"pool must be a pair (X_pool, y_pool), got {type(pool).__name__}.")
+        shadows = fit_attack_models(shadows, *pool, classifier=classifier, seed=seed)
+    elif pool is not None:
+        raise ValueError("pool is only used with shadows=<ModelBatch>; the ShokriAttack is already fitted.")
+    if not isinstance(shadows, ShokriAttack):
+        raise ValueError(
+            f"shadows must be a ShokriAttack from fit_attack_models or a ModelBatch of shadow models, "
+            f"got {type(shadows).__name__}."
+        )
+    check_model(target, "target", allow_batch=False)
     X, y = check_features_labels(X, y)
-    missing = sorted(set(np.unique(y).tolist()) - set(attack.attack_models))
+    missing = sorted(set(np.unique(y).tolist()) - set(shadows.attack_models))
     if missing:
         raise ValueError(
             f"no attack model for classes {missing}: the shadows' records had none of them. "
             "Give the shadows a pool that covers every class."
         )
-    features = attack_features(predict_logits(target_model, X), y)
+    features = attack_features(predict_logits(target, X), y)
     scores = np.empty(len(y), dtype=np.float64)
-    for c, model in attack.attack_models.items():
+    for c, model in shadows.attack_models.items():
         rows = y == c
         if rows.any():
             scores[rows] = _decision(model, features[rows])

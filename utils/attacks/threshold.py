@@ -9,6 +9,9 @@ Low-FPR honesty: all scores are computed in float64 from logits. The true-class 
 the resulting ties hide the low-FPR end of the ROC. The log-odds ``log(p / (1 - p))`` ranks
 records like the loss but stays finite and distinct, so `score_log_odds` is the one to use there.
 
+The score functions themselves live in `utils.attacks.signals` (re-exported here); every threshold
+attack is registered by its signal's name ("loss", "log-odds", ...) in `utils.attacks.registry`.
+
 Choosing a threshold: `choose_threshold` picks one from labelled data. Run it on the attacker's
 own shadow data (`calibrate_threshold`) for an honest attack; run it on the evaluation records
 and you get the *oracle* threshold, which peeks at the answers and so overstates the attack.
@@ -19,14 +22,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_softmax, logsumexp
 
-from ..inference import per_record_loss, predict_logits
-from ..validation import check_features_labels, check_fraction, check_logits_labels, check_membership
-from ._checks import check_model
+from ..inference import predict_logits
+from ..metrics import roc_steps
+from ..models import check_model
+from ..validation import check_features_labels, check_fraction, check_membership
+from .registry import register
+from .shadow import train_shadow_models
+from .signals import (
+    SIGNALS,
+    score_confidence,
+    score_entropy,
+    score_log_odds,
+    score_loss,
+    score_modified_entropy,
+    scores_from_logits,
+)
 
 __all__ = [
-    "KINDS",
+    "SIGNALS",
     "score_loss",
     "score_confidence",
     "score_log_odds",
@@ -34,6 +48,11 @@ __all__ = [
     "score_modified_entropy",
     "scores_from_logits",
     "score",
+    "loss",
+    "confidence",
+    "log_odds",
+    "entropy",
+    "modified_entropy",
     "ThresholdResult",
     "choose_threshold",
     "evaluate_threshold",
@@ -41,130 +60,48 @@ __all__ = [
 ]
 
 
-def _logits_labels(logits, y):
-    logits, y = check_logits_labels(logits, y)
-    return logits, np.broadcast_to(y[:, None], logits.shape[:-1] + (1,))
-
-
-def score_loss(logits, y) -> np.ndarray:
-    """Negative cross-entropy of each record, ``log p_y`` (Lesson 02).
+def score(target, X, y, kind: str = "loss", *, shadows=None) -> np.ndarray:
+    """Query a model on records and score each one by a signal (Lesson 02).
 
     Parameters
     ----------
-    logits : array-like of float, shape (..., n_records, n_classes)
-        Raw model outputs, e.g. from `utils.train.predict_logits` (a leading model axis is allowed).
-    y : array-like of int, shape (n_records,)
-        True class labels.
-
-    Returns
-    -------
-    ndarray of float64, shape (..., n_records)
-        ``-loss`` in nats (<= 0); higher = lower loss = more likely member.
-
-    Examples
-    --------
-    >>> score_loss([[2.0, 0.0], [0.0, 0.0]], [0, 0]).round(3).tolist()
-    [-0.127, -0.693]
-    """
-    return -per_record_loss(logits, y)
-
-
-def score_confidence(logits, y) -> np.ndarray:
-    """Softmax probability of the true class, in [0, 1] (Lesson 02).
-
-    Ranks like `score_loss`, but saturates at exactly 1.0 for very confident records; prefer
-    `score_log_odds` when reading the ROC at low FPR. Shapes as in `score_loss`.
-    """
-    return np.exp(score_loss(logits, y))
-
-
-def score_log_odds(logits, y) -> np.ndarray:
-    """Logit-scaled true-class confidence ``log(p_y / (1 - p_y))``, in float64 (Lessons 02-03).
-
-    Computed as ``z_y - logsumexp(z_j, j != y)`` so it never rounds to infinity. Ranks records
-    exactly like the loss, without ties, and is roughly Gaussian across retrained models,
-    which is what LiRA fits. Shapes as in `score_loss`.
-
-    Examples
-    --------
-    >>> score_log_odds([[40.0, 0.0, 0.0]], [0]).round(3).tolist()
-    [39.307]
-    """
-    logits, idx = _logits_labels(logits, y)
-    true_logit = np.take_along_axis(logits, idx, axis=-1)[..., 0]
-    others = logits.copy()
-    np.put_along_axis(others, idx, -np.inf, axis=-1)
-    return true_logit - logsumexp(others, axis=-1)
-
-
-def score_entropy(logits, y=None) -> np.ndarray:
-    """Negative entropy of the prediction (nats); confident predictions score high (Lesson 02).
-
-    `y` is ignored (the entropy does not look at the label); it is accepted so that every
-    score function has the same signature. Shapes as in `score_loss`.
-    """
-    logits = np.asarray(logits, dtype=np.float64)
-    if logits.ndim < 2:
-        raise ValueError(f"logits must have shape (..., n_records, n_classes), got {logits.shape}.")
-    log_p = log_softmax(logits, axis=-1)
-    return np.sum(np.exp(log_p) * log_p, axis=-1)
-
-
-def score_modified_entropy(logits, y) -> np.ndarray:
-    """Negative modified entropy (Song & Mittal 2021), which uses the true label (Lesson 02).
-
-    ``Mentr = -(1 - p_y) log p_y - sum_{j != y} p_j log(1 - p_j)``: low when the model is
-    confidently right, high when it is confidently wrong (plain entropy confuses the two).
-    Returns ``-Mentr``; shapes as in `score_loss`.
-    """
-    logits, idx = _logits_labels(logits, y)
-    log_p = log_softmax(logits, axis=-1)
-    # log(1 - p_j) = logsumexp over k != j of z_k - logsumexp of all z: finite even when p_j -> 1.
-    n_classes = logits.shape[-1]
-    log_1mp = np.stack(
-        [logsumexp(np.delete(logits, j, axis=-1), axis=-1) for j in range(n_classes)], axis=-1
-    ) - logsumexp(logits, axis=-1, keepdims=True)
-    p, one_minus_p = np.exp(log_p), np.exp(log_1mp)
-    is_true = np.zeros(logits.shape, dtype=bool)
-    np.put_along_axis(is_true, idx, True, axis=-1)
-    terms = np.where(is_true, -one_minus_p * log_p, -p * log_1mp)
-    return -terms.sum(axis=-1)
-
-
-KINDS = {
-    "loss": score_loss,
-    "confidence": score_confidence,
-    "log-odds": score_log_odds,
-    "entropy": score_entropy,
-    "modified-entropy": score_modified_entropy,
-}
-
-
-def scores_from_logits(logits, y, kind: str = "loss") -> np.ndarray:
-    """Dispatch to one of the score functions by name; `kind` is a key of `KINDS`."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}.")
-    return KINDS[kind](logits, y)
-
-
-def score(target_model, X, y, kind: str = "loss") -> np.ndarray:
-    """Query a model on records and score each one (Lesson 02).
-
-    Parameters
-    ----------
-    target_model : nn.Module in eval mode, or ModelBatch
+    target : nn.Module in eval mode, or ModelBatch
     X : array-like of float, shape (n_records, ...)
     y : array-like of int, shape (n_records,)
     kind : {"loss", "confidence", "log-odds", "entropy", "modified-entropy"}, default="loss"
+        A key of `SIGNALS`.
+    shadows : ignored
+        Accepted so that threshold attacks share the call shape of `utils.attacks.registry`.
 
     Returns
     -------
     ndarray of float64, shape (n_records,) (or (K, n_records) for a ModelBatch)
         Higher = more likely member.
     """
-    check_model(target_model)
+    if kind not in SIGNALS:
+        raise ValueError(f"kind must be one of {sorted(SIGNALS)}, got {kind!r}.")
+    check_model(target)
     X, y = check_features_labels(X, y)
-    return scores_from_logits(predict_logits(target_model, X), y, kind)
+    return scores_from_logits(predict_logits(target, X), y, kind)
+
+
+def _threshold_attack(kind: str, function_name: str):
+    def attack(target, X, y, *, shadows=None) -> np.ndarray:
+        return score(target, X, y, kind)
+
+    attack.__name__ = attack.__qualname__ = function_name
+    attack.__doc__ = (
+        f"The {kind} threshold attack in the registry's call shape: ``score(target, X, y, kind={kind!r})``.\n\n"
+        "Returns float64 (n_records,), higher = more likely member; `shadows` is ignored."
+    )
+    return register(kind, attack)
+
+
+loss = _threshold_attack("loss", "loss")
+confidence = _threshold_attack("confidence", "confidence")
+log_odds = _threshold_attack("log-odds", "log_odds")
+entropy = _threshold_attack("entropy", "entropy")
+modified_entropy = _threshold_attack("modified-entropy", "modified_entropy")
 
 
 @dataclass(frozen=True)
@@ -187,13 +124,26 @@ class ThresholdResult:
 
 
 def evaluate_threshold(labels, scores, threshold: float) -> ThresholdResult:
-    """TPR, FPR and advantage of flagging every record whose score is >= `threshold` (Lesson 02)."""
+    """TPR, FPR and advantage of flagging every record whose score is >= `threshold` (Lesson 02).
+
+    ``threshold = np.inf`` flags nobody (TPR = FPR = 0), the course's one rule for "no record may
+    be flagged" (`choose_threshold` returns it); ``-np.inf`` flags everybody. NaN is refused.
+
+    >>> evaluate_threshold([0, 1], [0.2, 0.9], np.inf).tpr
+    0.0
+    """
     labels, scores = check_membership(labels, scores)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}.")
+    if isinstance(threshold, (bool, np.bool_)):
+        raise ValueError(f"threshold must be a number, got {threshold!r}.")
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be a number (np.inf flags nobody), got {threshold!r}.") from None
+    if np.isnan(threshold):
+        raise ValueError("threshold is NaN, which flags nobody and everybody at once; use np.inf to flag nobody.")
     flagged = scores >= threshold
     tpr, fpr = float(flagged[labels == 1].mean()), float(flagged[labels == 0].mean())
-    return ThresholdResult(float(threshold), tpr, fpr, tpr - fpr)
+    return ThresholdResult(threshold, tpr, fpr, tpr - fpr)
 
 
 def choose_threshold(labels, scores, *, max_fpr: float | None = None) -> float:
@@ -213,7 +163,15 @@ def choose_threshold(labels, scores, *, max_fpr: float | None = None) -> float:
     Returns
     -------
     threshold : float
-        Flag a record as a member when its score is >= threshold.
+        Flag a record as a member when its score is >= threshold; ``np.inf`` (flag nobody) when
+        even the top score would flag too many non-members (or flagging nobody does best).
+
+    Examples
+    --------
+    >>> choose_threshold([0, 1, 1, 0], [0.9, 0.8, 0.7, 0.1], max_fpr=0.1)
+    inf
+    >>> choose_threshold([0, 1, 1, 0], [0.9, 0.8, 0.7, 0.1], max_fpr=0.5)
+    0.7
 
     Notes
     -----
@@ -221,27 +179,19 @@ def choose_threshold(labels, scores, *, max_fpr: float | None = None) -> float:
     the *oracle* threshold: it was chosen with the answers in hand, so its accuracy is an upper
     bound, not something an attacker can achieve.
     """
-    labels, scores = check_membership(labels, scores)
-    order = np.argsort(-scores, kind="stable")
-    s, lab = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each distinct score
-    tpr = np.cumsum(lab)[last] / lab.sum()
-    fpr = np.cumsum(1 - lab)[last] / (len(lab) - lab.sum())
+    curve = roc_steps(labels, scores)  # step 0 is threshold +inf: flag nobody
     if max_fpr is None:
-        gain = tpr - fpr  # ties (up to rounding) go to the highest threshold: fewest false alarms
+        gain = curve.tpr - curve.fpr  # ties (up to rounding) go to the highest threshold: fewest false alarms
         best = int(np.flatnonzero(gain >= gain.max() - 1e-12)[0])
     else:
         max_fpr = check_fraction(max_fpr, "max_fpr")
-        ok = np.flatnonzero(fpr <= max_fpr)
-        if len(ok) == 0:
-            return float(np.nextafter(s[0], np.inf))  # flag nothing: even the top score is a non-member
-        best = int(ok[-1])
-    return float(s[last[best]])
+        best = int(np.flatnonzero(curve.fpr <= max_fpr)[-1])  # step 0 (FPR 0) always qualifies
+    return float(curve.thresholds[best])
 
 
 def calibrate_threshold(
     build_model, X_pool, y_pool, *, kind: str = "loss", n_shadows: int = 2, max_fpr: float | None = None,
-    seed: int = 0, **train_kwargs,
+    seed: int = 0, **recipe_fields,
 ) -> float:
     """Pick a threshold honestly: from shadow models the attacker trains on its own data (Lesson 02).
 
@@ -256,21 +206,19 @@ def calibrate_threshold(
     X_pool, y_pool : arrays, shapes (n_pool, ...), (n_pool,)
         Records the attacker owns, disjoint from the target's data.
     kind : str, default="loss"
-        A key of `KINDS`.
+        A key of `SIGNALS`.
     n_shadows : int, default=2
         An even count keeps every pool record IN for exactly half of the shadows.
     max_fpr, seed
         As in `choose_threshold`; `seed` seeds the halves and the shadows' training.
-    **train_kwargs
-        Passed to `utils.train.train_batched` (epochs, lr, batch_size, ...): use the target's recipe.
+    **recipe_fields
+        Passed to `utils.train.train_batched` (recipe=..., or epochs, lr, batch_size, ...): use the target's recipe.
 
     Returns
     -------
     threshold : float
     """
-    from .shadow import train_shadow_models  # local: shadow imports this module
-
-    shadows = train_shadow_models(build_model, X_pool, y_pool, n_shadows=n_shadows, seed=seed, **train_kwargs)
+    shadows = train_shadow_models(build_model, X_pool, y_pool, n_shadows=n_shadows, seed=seed, **recipe_fields)
     X_pool, y_pool = check_features_labels(X_pool, y_pool, X_name="X_pool", y_name="y_pool")
     shadow_scores = scores_from_logits(predict_logits(shadows, X_pool), y_pool, kind)
     return choose_threshold(shadows.in_mask.astype(np.int64).ravel(), shadow_scores.ravel(), max_fpr=max_fpr)

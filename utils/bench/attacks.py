@@ -1,15 +1,19 @@
 """``python -m utils.bench attacks``: every attack on the course's default target, in one run.
 
 Trains the default target (MLP on 1,250 MNIST-5k members), then runs the loss and
-modified-entropy threshold attacks, Shokri's shadow-model attack, offline and online LiRA and,
-when adversarial-robustness-toolbox is installed, IBM ART's `MembershipInferenceBlackBox`; prints
+modified-entropy threshold attacks, Shokri's shadow-model attack, offline and online LiRA, online
+RMIA next to online LiRA (the same shadows), offline RMIA next to offline LiRA with the same few
+reference models (``rmia-offline-4``, ``lira-offline-4``: LiRA with one global variance, its own
+recommendation for few shadows) and, when adversarial-robustness-toolbox is installed, IBM ART's `MembershipInferenceBlackBox`; prints
 one markdown table (``auc | advantage | tpr@1%fpr | tpr@0.1%fpr | seconds``, then 95%
 Clopper-Pearson intervals of the TPRs) and the course's target checks.
 
 ``seconds`` is the wall time an attack needs beyond the target itself, *including* training the
 shadow models it uses (`shokri` and `lira-offline` share the same pool shadows; each row counts them).
+RMIA's population records z are the attacker's pool.
 
-Options: ``--seed``, ``--shadows`` (LiRA/Shokri shadow count), ``--art-shadows``, ``--art-epochs``,
+Options: ``--seed``, ``--shadows`` (LiRA/Shokri shadow count), ``--references`` (the few reference
+models of the offline RMIA/LiRA pair), ``--rmia-a`` (RMIA's offline correction), ``--art-shadows``, ``--art-epochs``,
 ``--epochs`` (all models), ``--threads`` (torch CPU threads), ``--sweep-k`` (Shokri's power as k grows), ``--pooled`` (LiRA vs loss over
 8 pooled targets, for honest TPR at 0.1% FPR). ``COURSE_FAST=1`` shrinks the shadow counts.
 """
@@ -25,7 +29,7 @@ import numpy as np
 import torch
 from scipy.special import softmax
 
-from ..attacks import compare, lira, pooled, shadow, threshold
+from ..attacks import lira, pooled, report, rmia, shadow, threshold
 from ..config import pick
 from ..data import load_digits, make_membership_split
 from ..models import MLP
@@ -77,6 +81,8 @@ def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m utils.bench attacks", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="split and target seed (default 0)")
     parser.add_argument("--shadows", type=int, default=pick(default=64, fast=16), help="LiRA and Shokri shadows")
+    parser.add_argument("--references", type=int, default=4, help="reference models of rmia-offline-k and lira-offline-k")
+    parser.add_argument("--rmia-a", type=float, default=0.3, help="RMIA's offline correction a, in [0, 1]")
     parser.add_argument("--art-shadows", type=int, default=4, help="shadows whose outputs train ART's attack model")
     parser.add_argument("--art-epochs", type=int, default=pick(default=100, fast=20), help="ART attack-model epochs")
     parser.add_argument("--epochs", type=int, default=50, help="training epochs of every model (target recipe)")
@@ -124,11 +130,24 @@ def _run(args) -> int:
     pool_seconds = clock() - start
     start = clock()
     attack = shadow.fit_attack_models(pool_shadows, X_pool, y_pool, seed=args.seed)
-    results["shokri"] = shadow.score(attack, target, X_eval, y_eval)
+    results["shokri"] = shadow.score(target, X_eval, y_eval, shadows=attack)
     seconds["shokri"] = pool_seconds + clock() - start
     start = clock()
-    results["lira-offline"] = lira.score_offline(target, pool_shadows, X_eval, y_eval)
+    results["lira-offline"] = lira.score_offline(target, X_eval, y_eval, shadows=pool_shadows)
     seconds["lira-offline"] = pool_seconds + clock() - start
+
+    # A few reference models on halves of the pool, shared by offline RMIA and offline LiRA.
+    k = args.references
+    start = clock()
+    references = shadow.train_shadow_models(MLP, X_pool, y_pool, n_shadows=k, seed=5000 + args.seed, **recipe)
+    reference_seconds = clock() - start
+    start = clock()
+    results[f"lira-offline-{k}"] = lira.score_offline(target, X_eval, y_eval, shadows=references, global_variance=True)
+    seconds[f"lira-offline-{k}"] = reference_seconds + clock() - start
+    start = clock()
+    results[f"rmia-offline-{k}"] = rmia.score_offline(target, X_eval, y_eval, shadows=references,
+                                                      population=(X_pool, y_pool), a=args.rmia_a)
+    seconds[f"rmia-offline-{k}"] = reference_seconds + clock() - start
 
     # Shadows on halves of the candidates: each candidate IN for half of them, like the target (online LiRA).
     start = clock()
@@ -136,9 +155,13 @@ def _run(args) -> int:
     online_seconds = clock() - start
     for name, global_variance in (("lira-online", False), ("lira-online-global", True)):
         start = clock()
-        results[name] = lira.score_online(target, online_shadows, X_eval, y_eval,
-                                          in_mask=online_shadows.in_mask, global_variance=global_variance)
+        results[name] = lira.score_online(target, X_eval, y_eval, shadows=online_shadows,
+                                          global_variance=global_variance)
         seconds[name] = online_seconds + clock() - start
+    start = clock()
+    name = f"rmia-online-{args.shadows}"
+    results[name] = rmia.score_online(target, X_eval, y_eval, shadows=online_shadows, population=(X_pool, y_pool))
+    seconds[name] = online_seconds + clock() - start
 
     start = clock()
     try:
@@ -150,12 +173,12 @@ def _run(args) -> int:
         notes.append(f"art-blackbox: skipped, adversarial-robustness-toolbox is not installed ({exc}). "
                      "Install it with: pip install adversarial-robustness-toolbox==1.20.1")
 
-    table = compare.compare_attacks(results, labels=labels, seconds=seconds)
+    table = report.compare_attacks(results, labels=labels, seconds=seconds)
     if "art-blackbox" not in results:
         table.loc[len(table), "attack"] = "art-blackbox"
     print(f"## Attacks on the default target (MNIST-5k 14x14 MLP, {len(split.members)} members, "
           f"{len(split.nonmembers)} non-members, split seed {args.seed})\n")
-    print(compare.format_markdown(table))
+    print(report.format_markdown(table))
     print()
     train_logits = predict_logits(target, X[split.members])
     test_logits = predict_logits(target, X[split.nonmembers])
@@ -163,7 +186,9 @@ def _run(args) -> int:
           f"test accuracy {np.mean(test_logits.argmax(1) == y[split.nonmembers]):.3f}, trained in {target_seconds:.1f} s")
     print(f"- torch CPU threads: {torch.get_num_threads()}")
     print(f"- {args.shadows} pool shadows (shokri, lira-offline) trained in {pool_seconds:.1f} s; "
-          f"{args.shadows} candidate shadows (lira-online) trained in {online_seconds:.1f} s")
+          f"{args.shadows} candidate shadows (lira-online, rmia-online) trained in {online_seconds:.1f} s; "
+          f"{k} pool reference models (lira-offline-{k}, rmia-offline-{k}; RMIA a={args.rmia_a}) "
+          f"trained in {reference_seconds:.1f} s")
     if "art-blackbox" in results:
         art = results["art-blackbox"]
         ties = int(np.sum(art == art.max()))
@@ -173,7 +198,7 @@ def _run(args) -> int:
               f"outputs{tie_note}")
     for note in notes:
         print(f"- {note}")
-    _print_checks(table)
+    _print_checks(table, args)
     if args.sweep_k:
         _print_sweep(pool_shadows, pool_seconds, target, X_pool, y_pool, X_eval, y_eval, labels, args)
     if args.pooled:
@@ -185,7 +210,7 @@ def _row(table, name):
     return table.set_index("attack").loc[name]
 
 
-def _print_checks(table):
+def _print_checks(table, args):
     loss, online = _row(table, "loss"), _row(table, "lira-online")
     ratio = online["tpr@1%fpr"] / max(loss["tpr@1%fpr"], 1e-12)
     checks = [
@@ -194,6 +219,13 @@ def _print_checks(table):
         (f"shokri AUC - loss AUC = {_row(table, 'shokri')['auc'] - loss['auc']:+.3f} (target > 0)",
          _row(table, "shokri")["auc"] > loss["auc"]),
     ]
+    k = args.references
+    rmia_k, lira_k = _row(table, f"rmia-offline-{k}"), _row(table, f"lira-offline-{k}")
+    checks.append((
+        f"rmia-offline-{k} vs lira-offline-{k} (same {k} reference models): TPR@1%FPR {rmia_k['tpr@1%fpr']:.3f} vs "
+        f"{lira_k['tpr@1%fpr']:.3f}, AUC {rmia_k['auc']:.3f} vs {lira_k['auc']:.3f} (target: RMIA >= LiRA on both)",
+        rmia_k["tpr@1%fpr"] >= lira_k["tpr@1%fpr"] and rmia_k["auc"] >= lira_k["auc"],
+    ))
     art = _row(table, "art-blackbox")
     if not np.isnan(art["auc"]):
         best = table.set_index("attack").drop(index="art-blackbox")
@@ -213,21 +245,23 @@ def _print_sweep(pool_shadows, pool_seconds, target, X_pool, y_pool, X_eval, y_e
     while k <= len(pool_shadows):
         start = time.perf_counter()
         attack = shadow.fit_attack_models(shadow.select_models(pool_shadows, range(k)), X_pool, y_pool, seed=args.seed)
-        results[f"shokri k={k}"] = shadow.score(attack, target, X_eval, y_eval)
+        results[f"shokri k={k}"] = shadow.score(target, X_eval, y_eval, shadows=attack)
         seconds[f"shokri k={k}"] = pool_seconds * k / len(pool_shadows) + time.perf_counter() - start
         k *= 2
     print("\n## Shokri's attack as the number of shadow models k grows (same target)\n")
-    print(compare.format_markdown(compare.compare_attacks(results, labels=labels, seconds=seconds)))
+    print(report.format_markdown(report.compare_attacks(results, labels=labels, seconds=seconds)))
 
 
 def _print_pooled(X_eval, y_eval, recipe, args):
-    experiment = pooled.train_pooled(MLP, X_eval, y_eval, n_shadows=args.shadows, n_targets=8, seed=4000 + args.seed, **recipe)
+    experiment = pooled.train_pooled(
+        MLP, X_eval, y_eval, n_shadows=args.shadows, n_targets=8, seed=4000 + args.seed, **recipe
+    )
     results = {name: pooled.pooled_scores(experiment, name) for name in ("loss", "lira-offline", "lira-online")}
-    table = compare.compare_attacks(results)
+    table = report.compare_attacks(results)
     print(f"\n## Pooled: 8 targets x {len(y_eval)} candidates against {args.shadows} shadows "
           f"({int(table['n_nonmembers'][0])} non-members); {8 + args.shadows} models trained in "
           f"{experiment.train_seconds:.1f} s\n")
-    print(compare.format_markdown(table, columns=["auc", "advantage", "tpr@1%fpr", "tpr@0.1%fpr"]))
+    print(report.format_markdown(table, columns=["auc", "advantage", "tpr@1%fpr", "tpr@0.1%fpr"]))
 
 
 if __name__ == "__main__":  # pragma: no cover

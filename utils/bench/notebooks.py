@@ -2,7 +2,7 @@
 
     python -m utils.bench notebooks [--root DIR] [--modes default,fast] [--timeout S]
 
-Runs each notebook in a fresh kernel (`utils.notebooks.run_notebook`), once with the default
+Runs each notebook in a fresh kernel (`utils.nbrun.run_notebook`), once with the default
 sizes and once with ``COURSE_FAST=1``, and prints one table row per run. Budgets (seconds, on a
 2-core CPU): lessons and solutions 90 default / 45 fast; lesson 01 60 / 30. Nothing is asserted:
 the table is for people, timings on a shared machine are noisy.
@@ -14,7 +14,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..notebooks import find_notebooks, run_notebook
+from ..nbrun import find_notebooks, run_notebook
 
 __all__ = ["budget_s", "main"]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import roc_steps
 from .compare import fmt, scalar_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
 
@@ -32,14 +33,8 @@ __all__ = ["q1", "q2", "q3", "EXERCISE"]
 # ----------------------------------------------------------------------------- shared
 def _roc_steps(labels, scores, *, group_ties=True):
     """TPR and FPR after flagging the highest scores first, one step per distinct score (or per record)."""
-    labels = np.asarray(labels, dtype=np.int64)
-    scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-scores, kind="stable")
-    s, lab = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1] if group_ties else np.arange(len(s))
-    tpr = np.r_[0.0, np.cumsum(lab)[last] / lab.sum()]
-    fpr = np.r_[0.0, np.cumsum(1 - lab)[last] / (len(lab) - lab.sum())]
-    return tpr, fpr
+    curve = roc_steps(labels, scores, group_ties=group_ties)  # the library's one ROC primitive
+    return curve.tpr, curve.fpr
 
 
 def _random_attack(rng, n, *, ties=False, member_fraction=None):
