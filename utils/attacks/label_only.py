@@ -16,6 +16,7 @@ to see it if the attacker asks more than one question per record.
   the spirit of Li & Zhang (2021): the mean, over a ladder of growing noise levels, of how often
   the label stays right (the area under the "label survives" curve). No shadows needed.
 
+Registered as "gap", "label-robustness" and "boundary-distance" (`utils.attacks.registry`).
 Every attack has the course's call shape ``score_*(target, X, y, *, shadows=None, ...)`` and
 returns float64 scores of shape (n_records,), **higher = more likely member**. Only the target's
 predicted labels (the argmax of what it returns) are used, so the attacks work unchanged on a
@@ -35,6 +36,7 @@ from ..validation import (
     check_seed,
 )
 from .lira import likelihood_ratio_online
+from .registry import register
 
 __all__ = [
     "KINDS",
@@ -128,6 +130,7 @@ def _check_kind_strength(kind, strength):
     return check_real(strength, "strength (noise standard deviation)", positive=True)
 
 
+@register("gap")
 def score_gap(target, X, y, *, shadows=None) -> np.ndarray:
     """The gap attack (Yeom et al. 2018): 1.0 where the target labels the record correctly, else 0.0 (Lesson 07).
 
@@ -179,6 +182,7 @@ def robustness_fractions(model, X, y, *, kind: str = "noise", strength=0.05, n_q
     return correct.mean(axis=-2, dtype=np.float64)
 
 
+@register("label-robustness")
 def score_robustness(target, X, y, *, shadows=None, in_mask=None, kind: str = "noise", strength=0.05,
                      n_queries: int = 16, global_variance: bool = True, seed: int = 0) -> np.ndarray:
     """The label-robustness attack of Choquette-Choo et al. (2021), calibrated per record on shadows (Lesson 07).
@@ -238,6 +242,7 @@ def score_robustness(target, X, y, *, shadows=None, in_mask=None, kind: str = "n
     return likelihood_ratio_online(fractions, shadow_fractions, in_mask, global_variance=global_variance)
 
 
+@register("boundary-distance")
 def score_boundary_distance(target, X, y, *, shadows=None, noise_levels=(0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8),
                             n_queries: int = 8, seed: int = 0) -> np.ndarray:
     """A noise-based estimate of each record's distance to the decision boundary (Lesson 07).

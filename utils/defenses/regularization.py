@@ -151,7 +151,7 @@ def _exposure(experiment: pooled.PooledExperiment) -> np.ndarray:
 
 
 def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: int = 4, seed: int = 0,
-                    fprs=(0.01, 0.001), attacks=ATTACKS) -> DefenceResult:
+                    fprs=(0.01, 0.001), attacks=ATTACKS, global_variance: bool = True) -> DefenceResult:
     """Train targets and shadows with `defence`, attack every target, pool the results (Lesson 05).
 
     Parameters
@@ -165,6 +165,8 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
     seed : int, default=0
     fprs : tuple of float, default=(0.01, 0.001)
     attacks : names from `utils.attacks.pooled.ATTACKS`, default ("loss", "lira-online")
+    global_variance : bool, default=True
+        LiRA with one IN and one OUT variance, as Carlini et al. advise below ~64 shadows.
 
     Returns
     -------
@@ -180,7 +182,10 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
     logits, members = experiment.logits[targets], experiment.in_mask[targets]
     correct = logits.argmax(-1) == experiment.y
     losses = per_record_loss(logits, experiment.y)
-    scores = {name: pooled.pooled_scores(experiment, name) for name in attacks}
+    scores = {
+        name: pooled.pooled_scores(experiment, name, **({"global_variance": global_variance} if name.startswith("lira") else {}))
+        for name in attacks
+    }
     return DefenceResult(
         name=defence.name,
         test_accuracy=float(np.mean([c[~m].mean() for c, m in zip(correct, members)])),
