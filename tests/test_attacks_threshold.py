@@ -125,3 +125,31 @@ def test_bad_input_is_reported(overfit):
             threshold.score(model, X[idx], y[idx])
     finally:
         model.eval()
+
+
+def test_flag_nobody_is_threshold_inf_everywhere():
+    labels, scores = [0, 1, 1, 0], [0.9, 0.8, 0.7, 0.1]
+    # the top score is a non-member's: within FPR 10% nobody may be flagged, and the library says so with +inf
+    nobody = threshold.choose_threshold(labels, scores, max_fpr=0.1)
+    assert nobody == np.inf
+    result = threshold.evaluate_threshold(labels, scores, nobody)  # used to raise "must be a finite number"
+    assert (result.tpr, result.fpr, result.advantage) == (0.0, 0.0, 0.0)
+    everybody = threshold.evaluate_threshold(labels, scores, -np.inf)
+    assert (everybody.tpr, everybody.fpr) == (1.0, 1.0)
+    assert threshold.choose_threshold(labels, scores, max_fpr=0.5) == 0.7
+    with pytest.raises(ValueError, match="NaN"):
+        threshold.evaluate_threshold(labels, scores, np.nan)
+    with pytest.raises(ValueError, match="must be a number"):
+        threshold.evaluate_threshold(labels, scores, True)
+
+
+def test_threshold_score_names_a_wrong_feature_count_or_dtype():
+    from utils.models import MLP
+
+    model = MLP(in_features=4, hidden=(8,), n_classes=3).eval()
+    with pytest.raises(ValueError, match="takes records of 4 features, but X has records of shape \\(5,\\)"):
+        threshold.score(model, np.zeros((2, 5), np.float32), [0, 1])
+    with pytest.raises(ValueError, match="X must hold numbers, got dtype <U1"):
+        threshold.score(model, np.array([["a"] * 4] * 2), [0, 1])
+    with pytest.raises(ValueError, match="real numbers"):
+        threshold.score(model, np.zeros((2, 4), complex), [0, 1])

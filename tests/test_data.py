@@ -253,3 +253,25 @@ def test_missing_torchvision_files_give_instructions_offline(tmp_path, download)
     assert f"not available under {tmp_path}" in message
     assert "download=True" in message and "load_digits()" in message
     assert err.value.__suppress_context__  # raised "from None": no torchvision stack trace chained to it
+
+
+# ----------------------------------------------------------------------------- issue 8: a split built by hand
+@pytest.mark.parametrize("members, nonmembers, pool, match", [
+    ([0, 1, 2], [2, 3], [4], r"1 records are in both members and nonmembers \(first: \[2\]\)"),  # a record labelled both
+    ([0, 1], [2, 3], [3, 4], "both nonmembers and attacker_pool"),
+    ([0.0, 1.0], [2, 3], [4], "integer positions"),  # floats used to be accepted
+    ([True, False], [2, 3], [4], "booleans"),
+    ([-1, 1], [2, 3], [4], r"positions in \[0, "),
+    ([0, 0, 1], [2, 3], [4], "more than once"),
+    ([], [2, 3], [4], "at least one member"),
+])
+def test_membership_split_refuses_odd_indices(members, nonmembers, pool, match):
+    with pytest.raises(ValueError, match=match):
+        data.MembershipSplit(np.array(members), np.array(nonmembers), np.array(pool))
+
+
+def test_membership_split_knows_its_dataset_size():
+    with pytest.raises(ValueError, match=r"positions in \[0, 5\)"):
+        data.MembershipSplit(np.array([0, 1]), np.array([2, 9]), np.array([4]), n_records=5)
+    split = make_membership_split(np.repeat(np.arange(10), 10), 30, 30, seed=0)
+    assert split.n_records == 100 and split.members.dtype == np.int64

@@ -383,3 +383,57 @@ def test_fpr_that_is_not_a_number_is_rejected(fpr):
 def test_metrics_module_exports_what_it_documents():
     for name in metrics.__all__:
         assert hasattr(metrics, name), name
+
+
+# ----------------------------------------------------------------------------- issue 8: one ROC primitive, odd input
+def test_roc_steps_known_answer_and_equal_to_scikit_learn():
+    from sklearn.metrics import roc_curve
+
+    from utils.metrics import roc_steps
+
+    curve = roc_steps([0, 1, 1, 0, 1], [0.9, 0.8, 0.8, 0.1, 0.1])
+    assert curve.thresholds.tolist() == [np.inf, 0.9, 0.8, 0.1]
+    assert curve.fpr.tolist() == [0.0, 0.5, 0.5, 1.0]
+    assert np.allclose(curve.tpr, [0.0, 0.0, 2 / 3, 1.0])
+    by_record = roc_steps([0, 1, 1, 0, 1], [0.9, 0.8, 0.8, 0.1, 0.1], group_ties=False)
+    assert len(by_record.fpr) == 6 and np.allclose(by_record.tpr, [0, 0, 1 / 3, 2 / 3, 2 / 3, 1])
+    rng = np.random.default_rng(0)
+    labels, scores = rng.integers(0, 2, 500), np.round(rng.normal(size=500), 1)
+    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
+    ours = roc_steps(labels, scores)
+    np.testing.assert_allclose(ours.fpr, fpr)
+    np.testing.assert_allclose(ours.tpr, tpr)
+    np.testing.assert_array_equal(ours.thresholds[1:], thresholds[1:])
+    assert ours.thresholds[0] == np.inf
+
+
+@pytest.mark.parametrize("successes, trials, match", [
+    (2.6, 5, "whole number"),  # used to be rounded to 3 silently
+    (True, 5, "count"),
+    (2, 5.0, "trials must be a count"),
+    (np.nan, 5, "whole number"),
+])
+def test_clopper_pearson_refuses_non_counts(successes, trials, match):
+    with pytest.raises(ValueError, match=match):
+        clopper_pearson(successes, trials)
+
+
+def test_clopper_pearson_accepts_a_rate_times_a_count_up_to_rounding():
+    assert clopper_pearson(0.3 * 10, 10) == clopper_pearson(3, 10)
+    assert clopper_pearson(np.int64(3), 10) == clopper_pearson(3, 10)
+
+
+@pytest.mark.parametrize("fprs, match", [
+    (0.01, r"tuple of false-positive rates, e\.g\. \(0\.01,\)"),  # used to fail with "float is not iterable"
+    ((), "at least one"),
+    ((0.01, 0.01), "more than once"),
+    ((0.01, 1.5), "fpr must lie in"),
+])
+def test_summarize_attack_refuses_odd_fprs(fprs, match):
+    with pytest.raises(ValueError, match=match):
+        summarize_attack([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8], fprs=fprs)
+
+
+def test_complex_scores_are_refused_not_truncated():
+    with pytest.raises(ValueError, match="complex"):
+        auc([0, 1], np.array([0.1 + 1j, 0.9 + 0j]))

@@ -453,3 +453,56 @@ def test_training_does_not_import_torch_dynamo():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# ----------------------------------------------------------------------------- issue 8: odd input, clear errors
+def test_device_meta_is_refused_and_the_weights_survive():
+    model = MLP(in_features=4, hidden=(8,), n_classes=3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    X, y = np.random.default_rng(0).random((6, 4), dtype=np.float32), np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match="device='meta' holds shapes but no numbers"):
+        train_model(model, X, y, epochs=1, device="meta")  # used to replace the weights by empty meta tensors
+    assert all(v.device.type == "cpu" and torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="device='meta'"):
+        train_batched(functools.partial(MLP, in_features=4, hidden=(8,), n_classes=3), X, y, [[0, 1, 2]], device="meta")
+    with pytest.raises(ValueError, match="device must be a torch device"):
+        train_model(model, X, y, epochs=1, device="gpu please")
+
+
+def test_a_model_where_a_builder_belongs_and_the_other_way_round():
+    X, y = np.random.default_rng(0).random((6, 4), dtype=np.float32), np.array([0, 1, 2, 0, 1, 2])
+    built = MLP(in_features=4, hidden=(8,), n_classes=3)
+    with pytest.raises(ValueError, match="got an already built MLP; pass the class or a function"):
+        train_batched(built, X, y, [[0, 1, 2]])
+    with pytest.raises(ValueError, match="got an already built MLP"):
+        init_model(built, 0)
+    with pytest.raises(ValueError, match="model must be a built torch.nn.Module .* got the class MLP"):
+        train_model(MLP, X, y)
+
+
+@pytest.mark.parametrize("seed", [-1, None, 1.5, True])
+def test_odd_seeds_are_named(seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        init_model(MLP, seed)
+
+
+def test_empty_X_and_wrong_feature_counts_in_inference():
+    model = MLP(in_features=4, hidden=(8,), n_classes=3).eval()
+    with pytest.raises(ValueError, match="X holds no records"):
+        predict_logits(model, np.zeros((0, 4), np.float32))  # used to fail inside torch.cat
+    with pytest.raises(ValueError, match="takes records of 4 features, but X has records of shape \\(7,\\)"):
+        evaluate(model, np.zeros((2, 7), np.float32), [0, 1])  # used to be a raw matmul error
+    batch = train_batched(functools.partial(MLP, in_features=4, hidden=(8,), n_classes=3),
+                          np.random.default_rng(0).random((6, 4), dtype=np.float32), np.array([0, 1, 2, 0, 1, 2]),
+                          [[0, 1, 2]], epochs=1)
+    with pytest.raises(ValueError, match="takes records of 4 features"):
+        predict_logits(batch, np.zeros((2, 5), np.float32))
+
+
+def test_a_batch_remembers_the_records_that_trained_it():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((6, 4), dtype=np.float32), np.array([0, 1, 2, 0, 1, 2])
+    batch = train_batched(functools.partial(MLP, in_features=4, hidden=(8,), n_classes=3), X, y, [[0, 1, 2]], epochs=1)
+    assert batch.trained_on(X.astype(np.float64), list(y)) and not batch.trained_on(X[::-1], y[::-1])
+    with pytest.raises(ValueError, match="trained on other records"):
+        batch.check_trained_on(X + 1, y)

@@ -191,3 +191,28 @@ def test_check_features_labels_never_prints_none_for_missing_class_count():
 def test_check_features_labels_uses_the_callers_names():
     with pytest.raises(ValueError, match=r"X_shadow has 3 records and y_shadow has 2"):
         check_features_labels(np.zeros((3, 2)), [0, 1], X_name="X_shadow", y_name="y_shadow")
+
+
+# ----------------------------------------------------------------------------- issue 8: positions, complex values
+def test_check_indices():
+    from utils.validation import check_indices
+
+    assert check_indices([2, 0], "idx", 3).tolist() == [2, 0]
+    assert check_indices([-1], "idx", 3, allow_negative=True).tolist() == [2]
+    for bad, match in (([True, False], "booleans"), ([1.0], "integer positions"), ([3], r"positions in \[0, 3\)"),
+                       ([1, 1], "more than once"), (2, "single value")):
+        with pytest.raises(ValueError, match=match):
+            check_indices(bad, "idx", 3)
+
+
+def test_complex_values_are_refused():
+    with pytest.raises(ValueError, match="complex"):
+        as_1d(np.array([1 + 2j]), "scores")
+    with pytest.raises(ValueError, match="real numbers"):
+        check_features_labels(np.zeros((2, 2), complex), [0, 1])
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(True), 2.0, -1])
+def test_numbers_are_checked_one_way(value):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        check_positive_int(value, "n")
