@@ -163,7 +163,7 @@ def sweep_property_game(
     seed = check_seed(seed)
     stratify = group.astype(np.int64) * 2 + (y if label_rate is not None else 0)
     attacker, victim_pool = split_pool(len(y), attacker_share=attacker_share, stratify=stratify, seed=seed)
-    seeds = iter(np.random.SeedSequence(seed).generate_state(4 + 2 * len(others)).tolist())
+    seeds = iter(np.random.SeedSequence(seed).generate_state(3 + 3 * len(others)).tolist())
     v0, v1 = n_victims // 2, n_victims - n_victims // 2
 
     def world(fraction, pool, n):
