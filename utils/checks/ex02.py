@@ -21,16 +21,43 @@ step of the ROC curve, so knowing the public inputs, or this file, is no shortcu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..metrics import roc_steps
 from .compare import fmt, scalar_problem
-from .core import Exercise, FunctionQuestion, WrittenQuestion
+from .core import INCORRECT, AnswerKind, Exercise, FunctionQuestion, Verdict, WrittenQuestion, describe_inputs
 
 __all__ = ["q1", "q2", "q3", "EXERCISE"]
 
 
 # ----------------------------------------------------------------------------- shared
+@dataclass
+class _BudgetQuestion(FunctionQuestion):
+    """A question whose function must return a number even when nothing fits the budget.
+
+    A function that returns numbers on some cases and None on others did not forget its `return`
+    line (the core's message for None): one path of it, typically "nothing fits the budget", returns
+    nothing. `nothing_fits` says what that path should return.
+    """
+
+    nothing_fits: str = ""
+
+    def grade(self, cases, answers, *, checks="public", expected=None):
+        def is_none(answer):
+            return answer.kind == AnswerKind.NOT_ATTEMPTED and answer.type_name == "NoneType"
+
+        if len(answers) == len(cases) and any(is_none(a) for a in answers) \
+                and any(a.kind not in (AnswerKind.NOT_ATTEMPTED, AnswerKind.MISSING) for a in answers):
+            i, args = next((i, args) for i, (args, a) in enumerate(zip(cases, answers), start=1) if is_none(a))
+            return Verdict(INCORRECT, (
+                f"Not quite yet. On {checks} case {i} of {len(cases)} ({describe_inputs(args)}): "
+                f"`{self.function_name}` returned None here but a number on other cases, so one path of your "
+                f"function ends without returning. {self.nothing_fits}"))
+        return super().grade(cases, answers, checks=checks, expected=expected)
+
+
 def _roc_steps(labels, scores, *, group_ties=True):
     """TPR and FPR after flagging the highest scores first, one step per distinct score (or per record)."""
     curve = roc_steps(labels, scores, group_ties=group_ties)  # the library's one ROC primitive
@@ -67,6 +94,8 @@ def _q1_public():
     rng = np.random.default_rng(2025)
     labels, scores = _random_attack(rng, 2000, member_fraction=0.5)
     return [
+        # Swapped labels (TPR 0) and reversed scores (TPR 1/3) give different wrong answers here: each is named.
+        {"labels": np.array([1, 1, 1, 0, 0, 0]), "scores": np.array([0.5, 0.6, 0.2, 0.3, 0.1, 0.4]), "fpr": 0.34},
         {"labels": np.array([0, 0, 1, 1]), "scores": np.array([0.1, 0.4, 0.35, 0.8]), "fpr": 0.1},
         # Ties: the two records scored 0.7 are flagged together or not at all.
         {"labels": np.array([1, 1, 0, 1, 0, 0, 1, 0]), "scores": np.array([0.9, 0.7, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]),
@@ -74,6 +103,8 @@ def _q1_public():
         # The same records with a budget exactly on a step: FPR 1/4 is allowed.
         {"labels": np.array([1, 1, 0, 1, 0, 0, 1, 0]), "scores": np.array([0.9, 0.7, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]),
          "fpr": 0.25},
+        # The top score is a non-member's and the budget allows no false positive: only "flag nobody" fits.
+        {"labels": np.array([0, 1]), "scores": np.array([0.9, 0.1]), "fpr": 0.4},
         {"labels": labels, "scores": scores, "fpr": 0.01},
     ]
 
@@ -112,6 +143,17 @@ def _q1_judge(args, expected, answer):
     tpr, fpr = _roc_steps(labels, scores)
     tpr_records, fpr_records = _roc_steps(labels, scores, group_ties=False)
     flipped_tpr, flipped_fpr = _roc_steps(labels, -scores)
+    swapped_tpr, swapped_fpr = _roc_steps(1 - labels, scores)
+    swapped = _tpr_from_steps(swapped_tpr, swapped_fpr, budget)
+    flipped = _tpr_from_steps(flipped_tpr, flipped_fpr, budget)
+    if not np.isclose(swapped, expected, rtol=0, atol=1e-9) and np.isclose(value, swapped, rtol=0, atol=1e-9):
+        labels_rule = ("1 means member and 0 non-member: the TPR counts the flagged records with label 1, the FPR "
+                       "those with label 0")
+        if np.isclose(flipped, swapped, rtol=0, atol=1e-9):  # both slips give this number: name both
+            return (f"your answer is what swapped labels or reversed scores give. Check both: {labels_rule}; and a "
+                    "higher score means 'more likely member', so flag the highest scores first. "
+                    f"(Expected {fmt(expected)}, got {fmt(value)}.)")
+        return f"you swapped the labels: {labels_rule}. (Expected {fmt(expected)}, got {fmt(value)}.)"
     slips = [
         (100 * expected, "you returned a percentage; return a fraction between 0 and 1."),
         (_tpr_from_steps(tpr, fpr, budget, strict=True),
@@ -119,7 +161,7 @@ def _q1_judge(args, expected, answer):
         (_tpr_from_steps(tpr_records, fpr_records, budget),
          "records with the same score must be flagged together: a threshold cannot flag one of two tied "
          "records. Move from one *distinct* score to the next (see hint 2)."),
-        (_tpr_from_steps(flipped_tpr, flipped_fpr, budget),
+        (flipped,
          "you flagged the lowest scores first. Higher scores mean 'more likely member': sort in decreasing order."),
         (float(np.max(tpr[fpr <= budget + 1.0 / max(1, np.sum(labels == 0))])),
          "your threshold lets one false positive too many through; keep only thresholds with FPR <= fpr."),
@@ -130,7 +172,8 @@ def _q1_judge(args, expected, answer):
     return problem
 
 
-q1 = FunctionQuestion(
+q1 = _BudgetQuestion(
+    nothing_fits="When no threshold but \"flag nobody\" fits the budget, return 0.0: flagging nobody finds no member.",
     id="2.1",
     function_name="tpr_at_fpr",
     title="the TPR at a low FPR",
@@ -176,6 +219,9 @@ def _q2_public():
         # A non-member tied with a member at 0.7: flagging the member flags the non-member too.
         {"labels": np.array([1, 1, 0, 1, 0, 0, 1, 0]), "scores": np.array([0.9, 0.7, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]),
          "max_fpr": 0.2},
+        # The same records with a budget exactly on a step: FPR 1/4 is allowed (<=), so 0.6 fits.
+        {"labels": np.array([1, 1, 0, 1, 0, 0, 1, 0]), "scores": np.array([0.9, 0.7, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1]),
+         "max_fpr": 0.25},
         # The top score belongs to a non-member and no false positive is allowed: flag nobody.
         {"labels": np.array([0, 1, 1, 0]), "scores": np.array([0.9, 0.8, 0.7, 0.1]), "max_fpr": 0.1},
         {"labels": labels, "scores": scores, "max_fpr": 0.01},
@@ -225,8 +271,9 @@ def _q2_judge(args, expected, answer):
     if tpr < best_tpr - 1e-12:
         best_fpr = float(np.mean(nonmembers >= expected))
         exact = (f" Here that threshold's FPR equals max_fpr exactly ({fmt(best_fpr * len(nonmembers))} of "
-                 f"{len(nonmembers):,} non-members): compute the FPR as a count over the number of non-members, "
-                 "e.g. np.mean(nonmember_scores >= t), so that the comparison with max_fpr is exact."
+                 f"{len(nonmembers):,} non-members), and the budget includes its limit: keep thresholds with "
+                 "FPR <= max_fpr (not <), and compute the FPR as a count over the number of non-members, e.g. "
+                 "np.mean(nonmember_scores >= t), so that the comparison with max_fpr is exact."
                  if best_fpr == budget else "")
         return (f"your threshold {fmt(threshold)} stays within the budget (FPR {fpr:.4g} <= {budget:.4g}) but flags "
                 f"only {tpr:.4g} of the members. A lower threshold, {fmt(expected)}, also stays within the budget "
@@ -234,7 +281,9 @@ def _q2_judge(args, expected, answer):
     return None
 
 
-q2 = FunctionQuestion(
+q2 = _BudgetQuestion(
+    nothing_fits="When even the highest score flags too many non-members, return np.inf: the threshold that flags "
+                 "nobody.",
     id="2.2",
     function_name="choose_threshold",
     title="a threshold within a false-positive budget",

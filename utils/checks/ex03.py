@@ -126,6 +126,12 @@ def _q1_judge(args, expected, answer):
     if not np.allclose(probs, exp_probs, rtol=1e-6, atol=1e-8):
         if np.allclose(probs, logits.reshape(-1, n_classes), rtol=1e-6, atol=1e-8):
             return "the first columns hold the raw logits; the attack model sees probabilities: apply a softmax."
+        flat = logits.reshape(-1, n_classes)
+        log_probs = flat - flat.max(axis=-1, keepdims=True)
+        log_probs = log_probs - np.log(np.exp(log_probs).sum(axis=-1, keepdims=True))
+        if np.allclose(probs, log_probs, rtol=1e-6, atol=1e-6):
+            return ("the first columns hold log-probabilities (a log-softmax); the attack model sees probabilities: "
+                    "exponentiate them (np.exp), or take the softmax itself.")
         if np.allclose(probs.sum(axis=1), 1.0, atol=1e-6):
             i = int(np.flatnonzero(~np.isclose(probs, exp_probs, rtol=1e-6, atol=1e-8).all(axis=1))[0])
             return (f"the probabilities of row {i:,} differ: expected {np.round(exp_probs[i][:5], 4).tolist()}, "
@@ -276,7 +282,8 @@ on average (higher AUC), and more shadows help, but it learns one rule per class
 al. 2022) goes further with a rule per record and finds far more members at a low false-positive rate.
 """,
     hints=[
-        "Which three kinds of models does the attack train, and on what data?",
+        "The attacker trains two kinds of models (shadow models, then attack models) and queries a third, the target. "
+        "What data does each of them see?",
         "Why does the attacker need shadow models at all: what does it know about them that it does not know "
         "about the target?",
     ],

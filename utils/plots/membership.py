@@ -107,7 +107,7 @@ def plot_loss_threshold(labels, scores, max_loss: float, axes=None):
     return axes
 
 
-def plot_rocs(curves, *, ax=None, log: bool = True, fpr_in_legend: float = 0.01, legend_below: bool = True):
+def plot_rocs(curves, *, attacks=None, ax=None, log: bool = True, fpr_in_legend: float = 0.01, legend_below: bool = True):
     """Several ROC curves on one Axes, each attack in its course-wide style, legend clear of the curves.
 
     Parameters
@@ -116,6 +116,9 @@ def plot_rocs(curves, *, ax=None, log: bool = True, fpr_in_legend: float = 0.01,
         Legend label -> membership labels (1 = member) and attack scores (higher = member). A label
         that is an attack's registry name (e.g. ``"lira-online"``) takes that attack's colour and
         line style (`attack_style`); a label ``"<name>, <details>"`` too (e.g. ``"shokri, 64 shadows"``).
+    attacks : mapping of str -> str, optional
+        Legend label -> the attack's registry name, for labels that do not start with it
+        (e.g. ``{"your LiRA": "lira-online"}``).
     ax : matplotlib Axes, optional
     log : bool, default=True
         Log-log axes (where the low-FPR corner shows); linear otherwise.
@@ -139,7 +142,7 @@ def plot_rocs(curves, *, ax=None, log: bool = True, fpr_in_legend: float = 0.01,
         raise ValueError("curves must be a non-empty mapping of label -> (labels, scores).")
     ax = new_ax(ax, figsize=(6.5, 5.2))
     for name, (labels, scores) in curves.items():
-        key = str(name).split(",")[0].strip()
+        key = (attacks or {}).get(name, str(name).split(",")[0].strip())
         style = attack_style(key) if key in ATTACK_STYLES else {}
         plot_roc(labels, scores, ax=ax, log=log, label=name, fpr_in_legend=fpr_in_legend, color=style.get("color"))
         line = [line for line in ax.get_lines() if line.get_gid() == "roc"][-1]
