@@ -164,3 +164,27 @@ def test_exercise_03_is_registered_with_a_written_question_4():
     assert [q.id for q in exercise.function_questions] == ["3.1", "3.2"]
     (written,) = exercise.written_questions
     assert "Shokri" in written.prompt and "shadow" in written.model_answer
+
+
+# ---------------------------------------------------------------- lesson 03: one shadow suffices for Shokri's attack
+def test_shokri_attack_works_with_a_single_shadow():
+    """The attack model sees prediction vectors, never record identities: one shadow suffices (Salem et al. 2019)."""
+    from functools import partial
+
+    from utils.metrics import auc
+    from utils.models import MLP
+    from utils.train import init_model, train_model
+
+    toy = partial(MLP, in_features=20, hidden=(128,), n_classes=4)
+    recipe = dict(epochs=60, lr=2e-2, batch_size=50)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((400, 20), dtype=np.float32), rng.integers(0, 4, 400)
+    members, nonmembers, pool = np.arange(100), np.arange(100, 200), np.arange(200, 400)
+    target = train_model(init_model(toy, 0), X[members], y[members], seed=0, **recipe)
+    one = shadow.train_shadow_models(toy, X[pool], y[pool], n_shadows=1, seed=1, **recipe)
+    attack = shadow.fit_attack_models(one, X[pool], y[pool])
+    assert attack.n_shadows == 1
+    idx, labels = np.r_[members, nonmembers], np.r_[np.ones(100, int), np.zeros(100, int)]
+    scores = shadow.score(target, X[idx], y[idx], shadows=one, pool=(X[pool], y[pool]))
+    assert scores.shape == (200,) and np.isfinite(scores).all()
+    assert auc(labels, scores) > 0.6  # random features, memorised labels: even one shadow finds the members

@@ -192,7 +192,8 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
     Parameters
     ----------
     shadow_models : ModelBatch
-        From `train_shadow_models` on ``(X, y)``; at least 2 models.
+        From `train_shadow_models` on ``(X, y)``; one or more models (one suffices, Salem et al. 2019;
+        more give the attack model more examples).
     X, y : arrays, shapes (n_records, ...), (n_records,)
         The records the shadows were trained on (their ``in_mask`` refers to these).
     classifier : scikit-learn classifier, optional
@@ -206,17 +207,14 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
     Raises
     ------
     ValueError
-        Fewer than 2 shadow models, records other than those that trained the shadows (checked by
+        No shadow model, records other than those that trained the shadows (checked by
         fingerprint, not just by count), or a class without both IN and OUT examples.
     """
     check_model(shadow_models, "shadow_models")
     if not isinstance(shadow_models, ModelBatch):
         raise ValueError("shadow_models must be a ModelBatch from train_shadow_models, got a single model.")
-    if len(shadow_models) < 2:
-        raise ValueError(
-            f"per-class attack models need at least 2 shadow models, got {len(shadow_models)}: with one, the "
-            "attack model learns which records that one shadow happened to train on. Use n_shadows >= 2."
-        )
+    if len(shadow_models) < 1:  # one shadow suffices (Salem et al. 2019): the attack model sees predictions only
+        raise ValueError("per-class attack models need at least 1 shadow model, got 0. Use n_shadows >= 1.")
     X, y = check_features_labels(X, y)
     shadow_models.check_trained_on(X, y, name="shadow_models")  # in_mask must describe these records
     features = attack_features(predict_logits(shadow_models, X), y)  # (K, n, C + 1)
