@@ -54,6 +54,8 @@ __all__ = [
     "meta_whitebox",
     "whitebox_features",
     "kl_votes",
+    "kl_matrix",
+    "output_log_probs",
     "run_property_attacks",
 ]
 
@@ -93,15 +95,15 @@ def _check(victims, shadows_world0, shadows_world1, query, *, minimum=MIN_SHADOW
             )
 
 
-def _log_probs(batch: ModelBatch, query: Query) -> np.ndarray:
-    """(K, n_query, n_classes) log-probabilities, float64."""
+def output_log_probs(batch: ModelBatch, query: Query) -> np.ndarray:
+    """Log-probabilities of every model of `batch` on the query records, float64 (K, n_query, n_classes)."""
     logits = predict_logits(batch, query.X)
     return logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
 
 
 def _world_losses(batch: ModelBatch, query: Query) -> np.ndarray:
     """(K, 2): each model's mean loss on world-0 data and on world-1 data (weighted query records)."""
-    losses = -np.take_along_axis(_log_probs(batch, query), query.y[None, :, None], axis=-1)[..., 0]
+    losses = -np.take_along_axis(output_log_probs(batch, query), query.y[None, :, None], axis=-1)[..., 0]
     return np.stack([losses @ query.weights0, losses @ query.weights1], axis=1)
 
 
@@ -170,8 +172,21 @@ def kl_votes(kl_to_world0, kl_to_world1) -> np.ndarray:
     return closer - 0.5
 
 
-def _kl_matrix(shadow_log_probs, victim_log_probs, weights) -> np.ndarray:
-    """(n_shadows, n_victims): weighted mean over records of KL(shadow || victim)."""
+def kl_matrix(shadow_log_probs, victim_log_probs, weights) -> np.ndarray:
+    """KL divergence of each shadow's outputs from each victim's, averaged over the query records.
+
+    Parameters
+    ----------
+    shadow_log_probs : ndarray, shape (n_shadows, n_query, n_classes)
+    victim_log_probs : ndarray, shape (n_victims, n_query, n_classes)
+        Log-probabilities, as `output_log_probs` returns.
+    weights : ndarray, shape (n_query,)
+        Non-negative weights of the records, summing to 1.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_shadows, n_victims), in nats: sum_q w_q KL(shadow_q || victim_q).
+    """
     p = np.exp(shadow_log_probs)
     own = np.einsum("sqc,sqc,q->s", p, shadow_log_probs, weights)
     cross = np.einsum("sqc,vqc,q->sv", p, victim_log_probs, weights)
@@ -185,10 +200,10 @@ def kl_attack(victims, *, shadows_world0, shadows_world1, query) -> np.ndarray:
     """
     _check(victims, shadows_world0, shadows_world1, query)
     weights = 0.5 * (query.weights0 + query.weights1)  # records from both worlds
-    v = _log_probs(victims, query)
+    v = output_log_probs(victims, query)
     return kl_votes(
-        _kl_matrix(_log_probs(shadows_world0, query), v, weights),
-        _kl_matrix(_log_probs(shadows_world1, query), v, weights),
+        kl_matrix(output_log_probs(shadows_world0, query), v, weights),
+        kl_matrix(output_log_probs(shadows_world1, query), v, weights),
     )
 
 
@@ -202,7 +217,7 @@ def _meta(features0, features1, victim_features, C) -> np.ndarray:
 
 
 def _blackbox_features(batch, query) -> np.ndarray:
-    log_probs = _log_probs(batch, query)
+    log_probs = output_log_probs(batch, query)
     if log_probs.shape[-1] == 2:  # binary: the log-odds says it all
         return log_probs[..., 1] - log_probs[..., 0]
     return log_probs.reshape(len(batch), -1)
