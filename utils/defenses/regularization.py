@@ -118,8 +118,8 @@ class DefenceResult:
         The pooled membership labels and attack scores, for ROC curves.
     exposure : ndarray of float64, shape (n_records,)
         Per record, how far apart its IN and OUT shadows' logit-scaled confidences are (mean
-        difference in units of their pooled standard deviation): the most exposed records have
-        the largest values.
+        difference in units of the shadows' standard deviation, one for all records): the most
+        exposed records have the largest values.
     seconds : float
         Training wall time.
     """
@@ -145,8 +145,9 @@ class DefenceResult:
 def _exposure(experiment: pooled.PooledExperiment) -> np.ndarray:
     obs = score_log_odds(experiment.logits[experiment.shadow_ids], experiment.y)
     mask = experiment.in_mask[experiment.shadow_ids]
-    mean_in, std_in = fit_gaussians(obs, mask, what="IN")
-    mean_out, std_out = fit_gaussians(obs, ~mask, what="OUT")
+    # One variance for all records (few shadows make per-record variances noisy).
+    mean_in, std_in = fit_gaussians(obs, mask, global_variance=True, what="IN")
+    mean_out, std_out = fit_gaussians(obs, ~mask, global_variance=True, what="OUT")
     return (mean_in - mean_out) / np.sqrt((std_in**2 + std_out**2) / 2)
 
 
