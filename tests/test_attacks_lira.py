@@ -60,7 +60,8 @@ def test_unequal_variances_match_the_true_likelihood_ratio():
     assert auc(labels, scores) == pytest.approx(auc(labels, optimal), abs=0.015)
     assert tpr_at_fpr(labels, scores, 0.01) == pytest.approx(tpr_at_fpr(labels, optimal, 0.01), abs=0.04)
     # A single global variance is the wrong model here, and it costs power.
-    assert auc(labels, lira.likelihood_ratio_online(target, shadows, in_mask, global_variance=True)) < auc(labels, optimal) - 0.01
+    pooled_variance = lira.likelihood_ratio_online(target, shadows, in_mask, global_variance=True)
+    assert auc(labels, pooled_variance) < auc(labels, optimal) - 0.01
 
 
 def test_fit_gaussians_known_answer():
@@ -95,8 +96,8 @@ def test_online_and_offline_flag_members_of_a_real_model(toy_attack):
     for scores in (online, offline):
         assert scores.shape == (200,) and scores.dtype == np.float64
         assert auc(labels, scores) > 0.75
-    np.testing.assert_allclose(lira.shadow_log_odds(shadows, X, y)[:, :5],
-                               [threshold.score(shadows.model(k), X[:5], y[:5], "log-odds") for k in range(8)], atol=1e-4)
+    one_by_one = [threshold.score(shadows.model(k), X[:5], y[:5], "log-odds") for k in range(8)]
+    np.testing.assert_allclose(lira.shadow_log_odds(shadows, X, y)[:, :5], one_by_one, atol=1e-4)
 
 
 def test_bad_input_is_reported(toy_attack):

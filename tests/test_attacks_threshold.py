@@ -1,8 +1,9 @@
 """Threshold attacks: known answers for each score, the float64 log-odds, threshold choice, bad input."""
 
+from functools import partial
+
 import numpy as np
 import pytest
-from functools import partial
 
 from utils.attacks import threshold
 from utils.metrics import advantage, auc
@@ -97,7 +98,9 @@ def test_oracle_threshold_bounds_the_honest_one(overfit):
     scores = threshold.score(model, X[idx], y[idx], kind="log-odds")
     oracle = threshold.evaluate_threshold(labels, scores, threshold.choose_threshold(labels, scores))
     assert oracle.advantage == pytest.approx(advantage(labels, scores))
-    honest_threshold = threshold.calibrate_threshold(TOY, X[pool], y[pool], kind="log-odds", n_shadows=2, seed=3, **RECIPE)
+    honest_threshold = threshold.calibrate_threshold(
+        TOY, X[pool], y[pool], kind="log-odds", n_shadows=2, seed=3, **RECIPE
+    )
     honest = threshold.evaluate_threshold(labels, scores, honest_threshold)
     assert honest.advantage <= oracle.advantage + 1e-12
     assert honest.advantage > 0.2  # the attacker's own shadows give a useful threshold on this toy

@@ -5,13 +5,11 @@ import re
 import nbformat
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from utils.bench import notebooks as bench_notebooks
 from utils.bench import training as bench_training
-from utils.models import CNN, MLP
-from utils.seed import spawn_seeds
+from utils.models import MLP
 
 FIGURES = ["loop_s", "batched_s", "speedup", "achieved_gflops", "matmul_gflops", "roofline_fraction"]
 

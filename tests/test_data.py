@@ -241,7 +241,8 @@ def test_split_rejects_bad_sizes(labels, n_members, n_nonmembers, match):
 
 
 def test_unknown_torchvision_name_is_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match=r"name must be one of \['cifar10', 'fashion-mnist', 'mnist'\], got 'imagenet'"):
+    with pytest.raises(ValueError, match=r"name must be one of \['cifar10', 'fashion-mnist', 'mnist'\], got 'imag"
+        r"enet'"):
         load_torchvision_dataset("imagenet", root=tmp_path)
 
 
@@ -257,7 +258,8 @@ def test_missing_torchvision_files_give_instructions_offline(tmp_path, download)
 
 # ----------------------------------------------------------------------------- issue 8: a split built by hand
 @pytest.mark.parametrize("members, nonmembers, pool, match", [
-    ([0, 1, 2], [2, 3], [4], r"1 records are in both members and nonmembers \(first: \[2\]\)"),  # a record labelled both
+    ([0, 1, 2], [2, 3], [4], r"1 records are in both members and nonmembers \(first: \["
+        r"2\]\)"),  # a record labelled both
     ([0, 1], [2, 3], [3, 4], "both nonmembers and attacker_pool"),
     ([0.0, 1.0], [2, 3], [4], "integer positions"),  # floats used to be accepted
     ([True, False], [2, 3], [4], "booleans"),

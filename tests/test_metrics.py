@@ -345,11 +345,13 @@ BAD_INPUTS = [
     ("scores a column", [0, 1, 0], [[0.1], [0.2], [0.3]], r"scores must be 1-D.*Flatten it with np\.ravel\(scores\)"),
     ("scores per class", [0, 1, 0], np.ones((3, 10)), r"scores must be 1-D.*got shape \(3, 10\).*single number"),
     ("labels 2-D", [[0, 1, 0]], [0.1, 0.2, 0.3], r"labels must be 1-D.*np\.ravel\(labels\)"),
-    ("NaN score", [0, 1, 0, 1], [0.1, np.nan, 0.3, 0.4], r"scores contains 1 NaN or infinite.*positions \[1\].*float64"),
+    ("NaN score", [0, 1, 0, 1], [0.1, np.nan, 0.3, 0.4], r"scores contains 1 NaN or infinite.*positions \[1\].*fl"
+        r"oat64"),
     ("inf score", [0, 1, 0, 1], [0.1, 0.2, np.inf, -np.inf], r"scores contains 2 NaN or infinite.*drop those records"),
     ("only members", [1, 1, 1], [0.1, 0.2, 0.3], r"labels holds only members \(1\).*Evaluate the attack on a mix"),
     ("only non-members", [0, 0, 0], [0.1, 0.2, 0.3], r"labels holds only non-members \(0\).*mix of both"),
-    ("labels -1/+1", [-1, 1, -1], [0.1, 0.2, 0.3], r"found \[-1, 1\]\. If you used -1/\+1, convert with \(labels \+ 1\) // 2"),
+    ("labels -1/+1", [-1, 1, -1], [0.1, 0.2, 0.3], r"found \[-1, 1\]\. If you used -1/\+1, convert with \(labels \+ "
+        r"1\) // 2"),
     ("labels 0/2", [0, 2, 0], [0.1, 0.2, 0.3], r"must be 0 \(non-member\) or 1 \(member\); found \[0, 2\]\. Use 1 for"),
     ("labels fractional", [0.5, 1.0, 0.0], [0.1, 0.2, 0.3], r"found \[0\.0, 0\.5, 1\.0\]"),
     ("labels text", ["in", "out", "in"], [0.1, 0.2, 0.3], r"got dtype <U3\. Encode membership as integers"),

@@ -309,7 +309,8 @@ def test_evaluate_agrees_with_loss_and_accuracy(batch, digits):
 # ----------------------------------------------------------------------------- bad input to the trainers
 
 SUBSET_CASES = [
-    ("ragged", [[0, 1, 2], [3, 4]], r"subsets must be a 2-D array.*same number of records\. Subset sizes found: \[2, 3\]"),
+    ("ragged", [[0, 1, 2], [3, 4]], r"subsets must be a 2-D array.*same number of records\. Subset sizes found: \[2"
+        r", 3\]"),
     ("1-D", [0, 1, 2], r"subsets must be a 2-D array \(K models, n_train indices each\)"),
     ("empty", np.zeros((0, 5), int), r"at least one model and one record each, got shape \(0, 5\)"),
     ("float", [[0.0, 1.0]], r"subsets must hold integer record indices, got dtype float64"),
@@ -335,7 +336,8 @@ def _with_nan(X):
 DATA_CASES = [
     ("label >= n_classes", lambda X, y: (X, np.where(np.arange(len(y)) == 0, 10, y)), r"class labels in \[0, 10\)"),
     ("negative label", lambda X, y: (X, np.where(np.arange(len(y)) == 0, -1, y)), r"found values from -1"),
-    ("NaN in X", lambda X, y: (_with_nan(X), y), r"X contains NaN or infinite values in 1 records \(first at rows \[7\]\)"),
+    ("NaN in X", lambda X, y: (_with_nan(X), y), r"X contains NaN or infinite values in 1 records \(first at rows \["
+        r"7\]\)"),
     ("lengths differ", lambda X, y: (X, y[:-1]), r"X has 300 records and y has 299"),
     ("flat X", lambda X, y: (X[:, 0], y), r"X must have shape \(n_records, n_features\)"),
 ]

@@ -30,7 +30,8 @@ def test_as_1d_accepts_a_tensor_that_requires_grad():
 @pytest.mark.parametrize(
     "x, match",
     [
-        (np.zeros((5, 1)), r"scores must be 1-D with one value per record, got shape \(5, 1\)\. Flatten it with np\.ravel\(scores\)"),
+        (np.zeros((5, 1)), r"scores must be 1-D with one value per record, got shape \(5, 1\)\. Flatten it with np\."
+            r"ravel\(scores\)"),
         (np.zeros((1, 5)), r"got shape \(1, 5\)\. Flatten it"),
         (np.zeros((5, 3)), r"got shape \(5, 3\)\. Reduce each record to a single number"),
         (np.float64(0.3), r"got shape \(\)"),
@@ -47,7 +48,8 @@ def test_as_1d_reports_how_many_non_finite_values_and_where():
     x = np.zeros(10)
     x[[2, 7]] = np.nan
     x[9] = -np.inf
-    with pytest.raises(ValueError, match=r"scores contains 3 NaN or infinite values \(first at positions \[2, 7, 9\]\)") as err:
+    with pytest.raises(ValueError, match=r"scores contains 3 NaN or infinite values \(first at positions \[2, 7, "
+        r"9\]\)") as err:
         as_1d(x, "scores")
     assert "float64" in str(err.value) and "drop those records" in str(err.value)
 
@@ -76,7 +78,8 @@ def test_check_membership_accepts_float_zero_one_labels():
         ([-1, 1], [0.1, 0.2], r"found \[-1, 1\]\. If you used -1/\+1, convert with \(labels \+ 1\) // 2\."),
         ([0, 1, 2], [0.1, 0.2, 0.3], r"found \[0, 1, 2\]\. Use 1 for records in the training set and 0 for the others"),
         ([0, 1, np.nan], [0.1, 0.2, 0.3], r"found \[0\.0, 1\.0, nan\]"),
-        (np.zeros((2, 2)), [0.1, 0.2], r"labels must be 1-D with one 0/1 value per record, got shape \(2, 2\)\. Flatten"),
+        (np.zeros((2, 2)), [0.1, 0.2], r"labels must be 1-D with one 0/1 value per record, got shape \(2, 2\)\. Fl"
+            r"atten"),
         (["m", "n"], [0.1, 0.2], r"got dtype <U1\. Encode membership as integers"),
         ([0, 1], [0.1, np.inf], r"scores contains 1 NaN or infinite"),
     ],
@@ -163,18 +166,24 @@ def test_check_features_labels_does_not_copy_float32_input():
 @pytest.mark.parametrize(
     "X, y, n_classes, match",
     [
-        (np.zeros(5), [0] * 5, None, r"X must have shape \(n_records, n_features\).*got shape \(5,\)\. For a single record use X\[None\]"),
+        (np.zeros(5), [0] * 5, None, r"X must have shape \(n_records, n_features\).*got shape \(5,\)\. For a single "
+            r"record use X\[None\]"),
         ([["a", "b"]], [0], None, r"X must hold numbers, got dtype <U1\. Convert it"),
-        (np.full((3, 2), np.nan), [0, 1, 0], None, r"X contains NaN or infinite values in 3 records.*drop those records"),
+        (np.full((3, 2), np.nan), [0, 1, 0], None, r"X contains NaN or infinite values in 3 records.*drop those re"
+            r"cords"),
         (np.array([[0.0, np.inf], [1.0, 1.0]]), [0, 1], None, r"in 1 records \(first at rows \[0\]\)"),
-        (np.zeros((3, 2)), np.zeros((3, 10)), None, r"y must be 1-D.*got shape \(3, 10\)\. If it is one-hot, use y\.argmax\(axis=1\)"),
+        (np.zeros((3, 2)), np.zeros((3, 10)), None, r"y must be 1-D.*got shape \(3, 10\)\. If it is one-hot, use y\."
+            r"argmax\(axis=1\)"),
         (np.zeros((3, 2)), [0, 1], None, r"X has 3 records and y has 2\. Take both from the same records"),
         (np.zeros((0, 2)), [], None, r"X and y are empty; pass at least one record"),
-        (np.zeros((2, 2)), [0.5, 1.0], None, r"y must hold integer class labels, got dtype float64 with non-integer values\. Pass class indices"),
+        (np.zeros((2, 2)), [0.5, 1.0], None, r"y must hold integer class labels, got dtype float64 with non-integer "
+            r"values\. Pass class indices"),
         (np.zeros((2, 2)), ["a", "b"], None, r"y must hold integer class labels, got dtype <U1\. Pass class"),
-        (np.zeros((2, 2)), [0, 10], 10, r"y must hold class labels in \[0, 10\), found values from 0 to 10\..*more classes"),
+        (np.zeros((2, 2)), [0, 10], 10, r"y must hold class labels in \[0, 10\), found values from 0 to 10\..*more c"
+            r"lasses"),
         (np.zeros((2, 2)), [-1, 3], 10, r"found values from -1 to 3"),
-        (np.zeros((2, 2)), [-1, 3], None, r"y must hold non-negative class labels, found values from -1 to 3\. Renumber"),
+        (np.zeros((2, 2)), [-1, 3], None, r"y must hold non-negative class labels, found values from -1 to 3\. Ren"
+            r"umber"),
     ],
 )
 def test_check_features_labels_rejects_bad_datasets(X, y, n_classes, match):

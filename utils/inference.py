@@ -25,9 +25,11 @@ def _check_records(model, X) -> np.ndarray:
     if X.ndim < 2:
         raise ValueError(f"X must have shape (n_records, ...), got {X.shape}. For one record use X[None].")
     if len(X) == 0:
-        raise ValueError("X holds no records (shape {}); pass at least one record to query the model.".format(X.shape))
+        raise ValueError(f"X holds no records (shape {X.shape}); pass at least one record to query the model.")
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
-        raise ValueError(f"X must hold real numbers, got dtype {X.dtype}. Convert it with np.asarray(X, dtype=np.float32).")
+        raise ValueError(
+            f"X must hold real numbers, got dtype {X.dtype}. Convert it with np.asarray(X, dtype=np.float32)."
+        )
     base = model.base if isinstance(model, ModelBatch) else model
     expected = getattr(base, "in_features", None)
     if isinstance(expected, int) and int(np.prod(X.shape[1:])) != expected:

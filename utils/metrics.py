@@ -146,7 +146,9 @@ def check_fprs(fprs, name: str = "fprs") -> tuple:
     try:
         values = tuple(fprs)
     except TypeError:
-        raise ValueError(f"{name} must be a tuple of false-positive rates such as (0.01, 0.001), got {fprs!r}.") from None
+        raise ValueError(
+            f"{name} must be a tuple of false-positive rates such as (0.01, 0.001), got {fprs!r}."
+        ) from None
     if not values:
         raise ValueError(f"{name} must name at least one false-positive rate, e.g. (0.01,).")
     checked = tuple(check_fraction(f, "fpr") for f in values)
@@ -314,7 +316,8 @@ def dp_max_tpr(fpr, epsilon: float, delta: float = 0.0):
         raise ValueError(
             f"fpr must lie in [0, 1], found {bad}. Rates are fractions: 1% is 0.01, not 1."
         )
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (np.isfinite(epsilon) and epsilon >= 0):
+    real = isinstance(epsilon, numbers.Real) and not isinstance(epsilon, bool)
+    if not real or not (np.isfinite(epsilon) and epsilon >= 0):
         raise ValueError(
             f"epsilon must be a finite number >= 0, got {epsilon!r}. Use 0 for perfect privacy; "
             "larger values mean weaker guarantees."

@@ -54,13 +54,17 @@ class MLP(nn.Module):
     Input shape (batch, in_features) or (batch, ...) flattened; output logits (batch, n_classes).
     """
 
-    def __init__(self, in_features: int = 196, hidden: tuple[int, ...] = (128,), n_classes: int = 10, dropout: float = 0.0):
+    def __init__(
+        self, in_features: int = 196, hidden: tuple[int, ...] = (128,), n_classes: int = 10, dropout: float = 0.0
+    ):
         super().__init__()
         in_features = check_positive_int(in_features, "in_features")
         n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
         dropout = _check_dropout(dropout)
         if isinstance(hidden, numbers.Integral):
-            raise ValueError(f"hidden must be a tuple of layer widths, got the int {hidden}. For one layer write ({hidden},).")
+            raise ValueError(
+                f"hidden must be a tuple of layer widths, got the int {hidden}. For one layer write ({hidden},)."
+            )
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in hidden:
@@ -198,7 +202,7 @@ class ModelBatch:
         return records_fingerprint(X, y) == self.fingerprint
 
     def check_trained_on(self, X, y, *, name: str = "shadows", what: str = "X, y") -> None:
-        """Raise ValueError unless ``(X, y)`` are the records this batch was trained on (so `in_mask` describes them)."""
+        """Raise ValueError unless ``(X, y)`` are the records that trained this batch (so `in_mask` describes them)."""
         if len(y) != self.n_records:
             raise ValueError(
                 f"{name} were trained on {self.n_records} records but {what} has {len(y)}. "
@@ -216,7 +220,7 @@ class ModelBatch:
                 f"{name}, in the same order, or train {name} on these records."
             )
 
-    def select(self, indices) -> "ModelBatch":
+    def select(self, indices) -> ModelBatch:
         """A batch holding only the models at `indices` (distinct integer positions, negatives from the end)."""
         idx = check_indices(indices, "indices", len(self), allow_negative=True)
         if len(idx) == 0:
@@ -246,7 +250,9 @@ def check_model(model, name: str = "target_model", *, allow_batch: bool = True):
             raise ValueError(f"{name} holds no models; train at least one shadow model.")
         return model
     if isinstance(model, type) and issubclass(model, nn.Module):
-        raise ValueError(f"{name} must be a trained model, got the class {model.__name__} itself; pass the trained instance.")
+        raise ValueError(
+            f"{name} must be a trained model, got the class {model.__name__} itself; pass the trained instance."
+        )
     if not isinstance(model, nn.Module):
         kinds = "a torch.nn.Module or a utils.models.ModelBatch" if allow_batch else "a torch.nn.Module"
         raise ValueError(f"{name} must be {kinds}, got {type(model).__name__}.")

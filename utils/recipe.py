@@ -61,7 +61,7 @@ class Recipe:
             object.__setattr__(self, "early_stopping_patience", patience)
         object.__setattr__(self, "validation_fraction", check_fraction(self.validation_fraction, "validation_fraction"))
 
-    def replace(self, **changes) -> "Recipe":
+    def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (validated again)."""
         return as_recipe(self, **changes)
 

@@ -18,7 +18,7 @@ Training is seeded and deterministic on the CPU; a GPU is used when present (`de
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -58,11 +58,14 @@ def init_model(build_model: Callable[[], nn.Module], seed: int) -> nn.Module:
     seed = check_seed(seed)
     if isinstance(build_model, nn.Module):
         raise ValueError(
-            f"build_model must be a function that builds a fresh model (e.g. MLP or functools.partial(MLP, hidden=(64,))), "
-            f"got an already built {type(build_model).__name__}; pass the class or a function, not an instance."
+            "build_model must be a function that builds a fresh model (e.g. MLP or "
+            f"functools.partial(MLP, hidden=(64,))), got an already built {type(build_model).__name__}; "
+            "pass the class or a function, not an instance."
         )
     if not callable(build_model):
-        raise ValueError(f"build_model must be a function returning a torch.nn.Module, got {type(build_model).__name__}.")
+        raise ValueError(
+            f"build_model must be a function returning a torch.nn.Module, got {type(build_model).__name__}."
+        )
     with torch.random.fork_rng(devices=[]):
         # Only the CPU generator: torch.manual_seed would also queue a seed for every
         # accelerator backend, with a stack trace each time (about 1 ms a call; K calls a batch).

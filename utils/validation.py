@@ -173,7 +173,8 @@ def check_indices(indices, name: str, n: int, *, unique: bool = True, allow_nega
     """
     arr = _to_numpy(indices, name)
     if arr.ndim == 0:
-        raise ValueError(f"{name} must be a list of positions, got the single value {arr.item()!r}; write [{arr.item()!r}].")
+        value = arr.item()
+        raise ValueError(f"{name} must be a list of positions, got the single value {value!r}; write [{value!r}].")
     arr = arr.ravel()
     if arr.dtype == bool:
         raise ValueError(
@@ -296,7 +297,9 @@ def check_logits_labels(logits, y, *, logits_name="logits", y_name="y"):
         np.issubdtype(y_arr.dtype, np.integer)
         or (np.issubdtype(y_arr.dtype, np.floating) and np.all(np.mod(y_arr, 1) == 0))
     ):
-        raise ValueError(f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}. Convert with {y_name}.astype(int).")
+        raise ValueError(
+            f"{y_name} must hold integer class labels, got dtype {y_arr.dtype}. Convert with {y_name}.astype(int)."
+        )
     y_arr = y_arr.astype(np.int64)
     n_classes = logits_arr.shape[-1]
     if len(y_arr) and (y_arr.min() < 0 or y_arr.max() >= n_classes):

@@ -106,7 +106,9 @@ def fit_gaussians(observations, mask, *, global_variance: bool = False, min_coun
     return mean, np.maximum(std, _MIN_STD)
 
 
-def likelihood_ratio_online(target_log_odds, reference_log_odds, in_mask, *, global_variance: bool = False) -> np.ndarray:
+def likelihood_ratio_online(
+    target_log_odds, reference_log_odds, in_mask, *, global_variance: bool = False
+) -> np.ndarray:
     """Online LiRA from precomputed observations: ``log N(x; IN fit) - log N(x; OUT fit)`` (Lesson 03).
 
     Parameters
@@ -162,7 +164,8 @@ def _observations(target, shadows, X, y):
     check_model(target, "target", allow_batch=False)
     if not isinstance(shadows, ModelBatch):
         raise ValueError(
-            f"shadows must be a ModelBatch (from utils.attacks.shadow.train_shadow_models), got {type(shadows).__name__}."
+            "shadows must be a ModelBatch (from utils.attacks.shadow.train_shadow_models), "
+            f"got {type(shadows).__name__}."
         )
     X, y = check_features_labels(X, y)
     return X, y, score_log_odds(predict_logits(target, X), y), shadow_log_odds(shadows, X, y)

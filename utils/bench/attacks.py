@@ -4,7 +4,8 @@ Trains the default target (MLP on 1,250 MNIST-5k members), then runs the loss an
 modified-entropy threshold attacks, Shokri's shadow-model attack, offline and online LiRA, online
 RMIA next to online LiRA (the same shadows), offline RMIA next to offline LiRA with the same few
 reference models (``rmia-offline-4``, ``lira-offline-4``: LiRA with one global variance, its own
-recommendation for few shadows) and, when adversarial-robustness-toolbox is installed, IBM ART's `MembershipInferenceBlackBox`; prints
+recommendation for few shadows) and, when adversarial-robustness-toolbox is installed, IBM ART's
+`MembershipInferenceBlackBox`; prints
 one markdown table (``auc | advantage | tpr@1%fpr | tpr@0.1%fpr | seconds``, then 95%
 Clopper-Pearson intervals of the TPRs) and the course's target checks.
 
@@ -14,8 +15,9 @@ RMIA's population records z are the attacker's pool.
 
 Options: ``--seed``, ``--shadows`` (LiRA/Shokri shadow count), ``--references`` (the few reference
 models of the offline RMIA/LiRA pair), ``--rmia-a`` (RMIA's offline correction), ``--art-shadows``, ``--art-epochs``,
-``--epochs`` (all models), ``--threads`` (torch CPU threads), ``--sweep-k`` (Shokri's power as k grows), ``--pooled`` (LiRA vs loss over
-8 pooled targets, for honest TPR at 0.1% FPR). ``COURSE_FAST=1`` shrinks the shadow counts.
+``--epochs`` (all models), ``--threads`` (torch CPU threads), ``--sweep-k`` (Shokri's power as k
+grows), ``--pooled`` (LiRA vs loss over 8 pooled targets, for honest TPR at 0.1% FPR).
+``COURSE_FAST=1`` shrinks the shadow counts.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from scipy.special import softmax
 from ..attacks import lira, pooled, report, rmia, shadow, threshold
 from ..config import pick
 from ..data import load_digits, make_membership_split
-from ..models import MLP
 from ..inference import predict_logits
+from ..models import MLP
 from ..train import init_model, train_model
 
 __all__ = ["main", "run_art_blackbox"]
@@ -81,13 +83,15 @@ def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m utils.bench attacks", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="split and target seed (default 0)")
     parser.add_argument("--shadows", type=int, default=pick(default=64, fast=16), help="LiRA and Shokri shadows")
-    parser.add_argument("--references", type=int, default=4, help="reference models of rmia-offline-k and lira-offline-k")
+    parser.add_argument("--references", type=int, default=4,
+                        help="reference models of rmia-offline-k and lira-offline-k")
     parser.add_argument("--rmia-a", type=float, default=0.3, help="RMIA's offline correction a, in [0, 1]")
     parser.add_argument("--art-shadows", type=int, default=4, help="shadows whose outputs train ART's attack model")
     parser.add_argument("--art-epochs", type=int, default=pick(default=100, fast=20), help="ART attack-model epochs")
     parser.add_argument("--epochs", type=int, default=50, help="training epochs of every model (target recipe)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for this run (default: torch's own choice); 1 is much faster on a busy machine")
+                        help="torch CPU threads for this run (default: torch's own choice); "
+                             "1 is much faster on a busy machine")
     parser.add_argument("--sweep-k", action="store_true", help="also print Shokri's power for k = 2, 4, ... shadows")
     parser.add_argument("--pooled", action="store_true", help="also print LiRA vs loss over 8 pooled targets")
     return parser.parse_args(argv)
@@ -126,7 +130,9 @@ def _run(args) -> int:
 
     # Shadows on halves of the attacker's own pool: OUT for every candidate (Shokri, offline LiRA).
     start = clock()
-    pool_shadows = shadow.train_shadow_models(MLP, X_pool, y_pool, n_shadows=args.shadows, seed=1000 + args.seed, **recipe)
+    pool_shadows = shadow.train_shadow_models(
+        MLP, X_pool, y_pool, n_shadows=args.shadows, seed=1000 + args.seed, **recipe
+    )
     pool_seconds = clock() - start
     start = clock()
     attack = shadow.fit_attack_models(pool_shadows, X_pool, y_pool, seed=args.seed)
@@ -151,7 +157,9 @@ def _run(args) -> int:
 
     # Shadows on halves of the candidates: each candidate IN for half of them, like the target (online LiRA).
     start = clock()
-    online_shadows = shadow.train_shadow_models(MLP, X_eval, y_eval, n_shadows=args.shadows, seed=2000 + args.seed, **recipe)
+    online_shadows = shadow.train_shadow_models(
+        MLP, X_eval, y_eval, n_shadows=args.shadows, seed=2000 + args.seed, **recipe
+    )
     online_seconds = clock() - start
     for name, global_variance in (("lira-online", False), ("lira-online-global", True)):
         start = clock()
@@ -165,7 +173,9 @@ def _run(args) -> int:
 
     start = clock()
     try:
-        art_shadows = shadow.train_shadow_models(MLP, X_pool, y_pool, n_shadows=args.art_shadows, seed=3000 + args.seed, **recipe)
+        art_shadows = shadow.train_shadow_models(
+            MLP, X_pool, y_pool, n_shadows=args.art_shadows, seed=3000 + args.seed, **recipe
+        )
         results["art-blackbox"] = run_art_blackbox(target, art_shadows, X_pool, y_pool, X_eval, y_eval,
                                                    epochs=args.art_epochs, seed=args.seed)
         seconds["art-blackbox"] = clock() - start
@@ -182,8 +192,9 @@ def _run(args) -> int:
     print()
     train_logits = predict_logits(target, X[split.members])
     test_logits = predict_logits(target, X[split.nonmembers])
-    print(f"- target: train accuracy {np.mean(train_logits.argmax(1) == y[split.members]):.3f}, "
-          f"test accuracy {np.mean(test_logits.argmax(1) == y[split.nonmembers]):.3f}, trained in {target_seconds:.1f} s")
+    train_acc = np.mean(train_logits.argmax(1) == y[split.members])
+    test_acc = np.mean(test_logits.argmax(1) == y[split.nonmembers])
+    print(f"- target: train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}, trained in {target_seconds:.1f} s")
     print(f"- torch CPU threads: {torch.get_num_threads()}")
     print(f"- {args.shadows} pool shadows (shokri, lira-offline) trained in {pool_seconds:.1f} s; "
           f"{args.shadows} candidate shadows (lira-online, rmia-online) trained in {online_seconds:.1f} s; "
@@ -215,7 +226,8 @@ def _print_checks(table, args):
     ratio = online["tpr@1%fpr"] / max(loss["tpr@1%fpr"], 1e-12)
     checks = [
         (f"lira-online TPR@1%FPR is {ratio:.1f}x the loss attack's (target >= 5x)", ratio >= 5),
-        (f"lira-online AUC - loss AUC = {online['auc'] - loss['auc']:+.3f} (target >= 0.05)", online["auc"] - loss["auc"] >= 0.05),
+        (f"lira-online AUC - loss AUC = {online['auc'] - loss['auc']:+.3f} (target >= 0.05)",
+         online["auc"] - loss["auc"] >= 0.05),
         (f"shokri AUC - loss AUC = {_row(table, 'shokri')['auc'] - loss['auc']:+.3f} (target > 0)",
          _row(table, "shokri")["auc"] > loss["auc"]),
     ]
@@ -230,10 +242,11 @@ def _print_checks(table, args):
     if not np.isnan(art["auc"]):
         best = table.set_index("attack").drop(index="art-blackbox")
         best_name = best["tpr@1%fpr"].idxmax()
-        checks.append((f"best attack ({best_name}) vs art-blackbox: TPR@1%FPR {best.loc[best_name, 'tpr@1%fpr']:.3f} vs "
-                       f"{art['tpr@1%fpr']:.3f}, AUC {best.loc[best_name, 'auc']:.3f} vs {art['auc']:.3f}; seconds "
-                       f"{best.loc[best_name, 'seconds']:.1f} vs {art['seconds']:.1f}",
-                       best.loc[best_name, "tpr@1%fpr"] >= art["tpr@1%fpr"] and best.loc[best_name, "auc"] >= art["auc"]))
+        top = best.loc[best_name]
+        checks.append((f"best attack ({best_name}) vs art-blackbox: TPR@1%FPR {top['tpr@1%fpr']:.3f} vs "
+                       f"{art['tpr@1%fpr']:.3f}, AUC {top['auc']:.3f} vs {art['auc']:.3f}; seconds "
+                       f"{top['seconds']:.1f} vs {art['seconds']:.1f}",
+                       top["tpr@1%fpr"] >= art["tpr@1%fpr"] and top["auc"] >= art["auc"]))
     print("\nChecks:")
     for text, ok in checks:
         print(f"- [{'pass' if ok else 'FAIL'}] {text}")

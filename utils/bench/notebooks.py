@@ -61,7 +61,8 @@ def main(argv=None) -> int:
                 verdict = f"FAILED ({first})"
             else:
                 verdict = "within budget" if run.wall_s < budget else "OVER BUDGET"
-            print(f"{path.parent.name + '/' + path.name:<{width}}  {mode:<7}  {run.wall_s:7.1f}  {budget:8.0f}  {verdict}", flush=True)
+            name = path.parent.name + "/" + path.name
+            print(f"{name:<{width}}  {mode:<7}  {run.wall_s:7.1f}  {budget:8.0f}  {verdict}", flush=True)
             if not run.ok:
                 print("    " + (run.error or "").replace("\n", "\n    "))
     return 1 if failed else 0

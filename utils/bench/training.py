@@ -30,9 +30,9 @@ from torch import nn
 
 from ..config import pick
 from ..data import load_digits
+from ..inference import predict_logits
 from ..models import MLP
 from ..seed import spawn_seeds
-from ..inference import predict_logits
 from ..train import init_model, train_batched, train_model
 
 __all__ = ["TrainingBench", "useful_flops_per_record", "time_matmul", "run", "main"]
@@ -169,11 +169,14 @@ def run(
 def main(argv=None) -> int:
     """Command line: print one ``name = value`` line per figure."""
     parser = argparse.ArgumentParser(prog="python -m utils.bench training", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=int, default=None, help="K, the number of models (default 32; 8 with COURSE_FAST=1)")
+    parser.add_argument("--models", type=int, default=None,
+                        help="K, the number of models (default 32; 8 with COURSE_FAST=1)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 50; 5 with COURSE_FAST=1)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed samples of each figure; the best counts (default 5)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed samples of each figure; the best counts (default 5)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 4 models, 2 epochs, 256 records each, 1 repeat")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 4 models, 2 epochs, 256 records each, 1 repeat")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -194,7 +197,8 @@ def main(argv=None) -> int:
         f"# {result.n_models} x MLP() 196-128-10, {result.n_train} records each, {result.epochs} epochs, "
         f"batch 128, CPU, {result.threads} torch threads, best of {repeats}"
     )
-    print(f"# 1-minute load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs (other processes skew timings)")
+    print(f"# 1-minute load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs "
+          "(other processes skew timings)")
     print(f"# ceiling: float32 matmul ({rows} x {inner}) @ ({inner} x {cols}), the batched first layer's product")
     for name, values in result.samples.items():
         print(f"# {name} samples: " + ", ".join(f"{v:.3f}" if name.endswith("_s") else f"{v:.1f}" for v in values))
