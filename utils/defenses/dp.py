@@ -38,8 +38,8 @@ import functools
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -62,6 +62,7 @@ __all__ = [
     "epsilon_for",
     "train_dp",
     "train_dp_batched",
+    "clipped_gradient_sums",
     "search_recipe",
 ]
 
@@ -180,7 +181,8 @@ def noise_multiplier_for(epsilon: float, delta: float, sample_rate: float, steps
 
 
 @functools.lru_cache(maxsize=256)
-def epsilon_for(noise_multiplier: float, sample_rate: float, steps: int, delta: float, accountant: str = "prv") -> float:
+def epsilon_for(noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+                accountant: str = "prv") -> float:
     """Epsilon of `steps` Poisson-subsampled Gaussian steps, by the PRV or RDP accountant.
 
     Remembered per process (an accountant call takes 0.5-2 s on a busy CPU; the answer depends on the
@@ -346,6 +348,56 @@ def _mlp_layers(base: nn.Module) -> list[str]:
     return linears
 
 
+def clipped_gradient_sums(weights, biases, inputs, targets, max_grad_norm: float, *, valid=None, sq_inputs=None):
+    """Sum over records of each record's cross-entropy gradient, clipped to `max_grad_norm` (DP-SGD's step 2).
+
+    For K stacked MLPs (Linear layers ``weights[i]`` (K, out, in), ``biases[i]`` (K, out), ReLU between),
+    without ever forming a per-record gradient: for a linear layer the gradient of record j is
+    ``g_j a_j^T`` (output gradient times input), whose squared norm is ``||g_j||^2 (||a_j||^2 + 1)``
+    with the bias (Goodfellow 2015's trick, Opacus's "ghost" mode).
+
+    Parameters
+    ----------
+    weights, biases : lists of Tensor, shapes (K, out, in) and (K, out)
+    inputs : Tensor, shape (K, n, in_features)
+    targets : Tensor, shape (K, n, n_classes)
+        One-hot labels.
+    max_grad_norm : float
+    valid : Tensor of float, shape (K, n), optional
+        1 for the records in this step's batch, 0 for padding.
+    sq_inputs : Tensor, shape (K, n), optional
+        ``||x_j||^2 + 1``, if already known.
+
+    Returns
+    -------
+    list of (Tensor (K, out, in), Tensor (K, out)) per layer: the summed clipped gradients.
+    """
+    acts = [inputs]
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        out = torch.baddbmm(b[:, None, :], acts[-1], w.transpose(1, 2))
+        acts.append(out.clamp_min(0) if i < len(weights) - 1 else out)
+    grad_out = torch.softmax(acts[-1], dim=-1) - targets  # d(loss_j)/d(logits_j), per record
+    grads_out = [None] * len(weights)
+    sq = torch.zeros(inputs.shape[:2], dtype=inputs.dtype)
+    for i in range(len(weights) - 1, -1, -1):
+        grads_out[i] = grad_out
+        if i == 0 and sq_inputs is not None:
+            a_sq = sq_inputs
+        else:
+            a_sq = (acts[i] * acts[i]).sum(-1) + 1.0
+        sq += a_sq * (grad_out * grad_out).sum(-1)  # ghost norm: ||g_j a_j^T||^2 = ||g_j||^2 ||a_j||^2
+        if i > 0:
+            grad_out = torch.bmm(grad_out, weights[i]) * (acts[i] > 0)
+    scale = torch.clamp(max_grad_norm / (sq.sqrt() + 1e-6), max=1.0)
+    if valid is not None:
+        scale = scale * valid
+    sums = []
+    for i in range(len(weights)):
+        g = grads_out[i] * scale[..., None]
+        sums.append((torch.bmm(g.transpose(1, 2), acts[i]), g.sum(1)))
+    return sums
+
+
 def train_dp_batched(
     build_model: Callable[[], nn.Module],
     X,
@@ -420,23 +472,11 @@ def train_dp_batched(
             order = torch.argsort((~take).to(torch.int8), dim=1, stable=True)[:, :width]
             valid = (torch.arange(width)[None, :] < counts[:, None]).to(inputs.dtype)
             flat = (order + offsets).reshape(-1)  # rows of the (K * n_train, ...) tables
-            acts = [inputs.index_select(0, flat).view(n_models, width, -1)]
+            rows = inputs.index_select(0, flat).view(n_models, width, -1)
             target = targets.index_select(0, flat).view(n_models, width, -1)
-            for i, (w, b) in enumerate(zip(weights, biases)):
-                out = torch.baddbmm(b[:, None, :], acts[-1], w.transpose(1, 2))
-                acts.append(out.clamp_min(0) if i < len(weights) - 1 else out)
-            grad_out = torch.softmax(acts[-1], dim=-1) - target  # d(loss_i)/d(logits_i), per record
-            grads_out, sq = [None] * len(weights), torch.zeros((n_models, width))
-            for i in range(len(weights) - 1, -1, -1):
-                grads_out[i] = grad_out
-                a_sq = sq_inputs.index_select(0, flat).view(n_models, width) if i == 0 else (acts[i] * acts[i]).sum(-1) + 1.0
-                sq += a_sq * (grad_out * grad_out).sum(-1)  # ghost norm: ||g_i a_i^T||^2 = ||g_i||^2 ||a_i||^2
-                if i > 0:
-                    grad_out = torch.bmm(grad_out, weights[i]) * (acts[i] > 0)
-            scale = valid * torch.clamp(max_grad_norm / (sq.sqrt() + 1e-6), max=1.0)  # (K, width)
-            for i, (w, b) in enumerate(zip(weights, biases)):
-                g = grads_out[i] * scale[..., None]
-                gw, gb = torch.bmm(g.transpose(1, 2), acts[i]), g.sum(1)
+            sq_rows = sq_inputs.index_select(0, flat).view(n_models, width)
+            sums = clipped_gradient_sums(weights, biases, rows, target, max_grad_norm, valid=valid, sq_inputs=sq_rows)
+            for (w, b), (gw, gb) in zip(zip(weights, biases), sums):
                 if std > 0:
                     gw += std * torch.randn(gw.shape, generator=generator)
                     gb += std * torch.randn(gb.shape, generator=generator)
