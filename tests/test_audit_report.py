@@ -151,3 +151,8 @@ def test_write_report_bad_input(tmp_path, figure, table):
         write_report(tmp_path / "audit.html", "just text")
     with pytest.raises(ValueError, match="matplotlib Figures"):
         figure_to_data_uri(np.zeros((3, 3)))
+
+
+def test_write_report_can_make_its_folder(tmp_path, figure, table):
+    path = write_report(tmp_path / "reports" / "audit.html", report(figure, table), make_folder=True)
+    assert path.exists() and path.parent.name == "reports"

@@ -30,14 +30,13 @@ from utils.capstone import (
     group_power,
     point_from_scores,
     risk_level,
+    point_from_defence,
     run_audit,
-    score_gap,
-    score_label_noise,
     weights_fingerprint,
 )
 from utils.models import MLP
-from utils.plots import attack_style
-from utils.plots.capstone import plot_audit_rocs, plot_deletion, plot_privacy_utility
+from utils.plots import ATTACK_STYLES, attack_style
+from utils.plots.capstone import plot_audit_rocs, plot_audit_tradeoff, plot_deletion
 from utils.recipe import Recipe
 from utils.train import init_model, train_model
 
@@ -57,19 +56,35 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def full_audit(world):
+def population():
+    """100 more records from the same population, never seen by the target (RMIA compares with them)."""
+    rng = np.random.default_rng(1)
+    return rng.random((100, 20)).astype(np.float32), rng.integers(0, 4, 100).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def full_audit(world, population):
     X, y, membership, target = world
-    return run_audit(target, ThreatModel(), X, y, membership, build_model=BUILD, recipe=RECIPE, n_shadows=4, seed=1)
+    return run_audit(target, ThreatModel(), X, y, membership, build_model=BUILD, recipe=RECIPE, n_shadows=4, seed=1,
+                     population=population)
 
 
 # ----------------------------------------------------------------------------- threat models
 def test_allowed_attacks_known_answers():
-    labels_only = ("gap", "label-noise")
-    no_shadows = labels_only + ("loss", "confidence", "entropy", "modified-entropy")
-    assert allowed_attacks(ThreatModel("labels", False)) == labels_only
-    assert allowed_attacks(ThreatModel("labels", True)) == labels_only
-    assert allowed_attacks(ThreatModel("confidences", False)) == no_shadows
+    labels_no_shadows = ("gap", "boundary-distance")
+    confidences = ("loss", "confidence", "entropy", "modified-entropy")
+    assert allowed_attacks(ThreatModel("labels", False)) == labels_no_shadows
+    assert allowed_attacks(ThreatModel("labels", True)) == labels_no_shadows + ("label-robustness",)
+    assert allowed_attacks(ThreatModel("confidences", False)) == labels_no_shadows + confidences
     assert allowed_attacks(ThreatModel("confidences", True)) == tuple(ATTACK_NEEDS)
+
+
+def test_every_capstone_attack_is_a_registered_attack():
+    from utils.attacks import registry
+
+    for name in ATTACK_NEEDS:
+        assert callable(registry.get(name))
+        assert name in ATTACK_STYLES, f"{name} has no course-wide style in utils.plots.base.ATTACK_STYLES"
 
 
 def test_more_capability_never_removes_an_attack():
@@ -108,27 +123,6 @@ def test_threat_model_describes_itself():
         allowed_attacks({"outputs": "labels"})
 
 
-# ----------------------------------------------------------------------------- label-only attacks
-def test_score_gap_known_answer():
-    model = nn.Linear(2, 2, bias=False).eval()
-    with torch.no_grad():
-        model.weight.copy_(torch.eye(2))  # predicts the larger coordinate
-    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], np.float32)
-    assert score_gap(model, X, [0, 1, 1]).tolist() == [1.0, 1.0, 0.0]
-
-
-def test_score_label_noise_range_and_seed(world):
-    X, y, _, target = world
-    a = score_label_noise(target, X, y, n_queries=8, seed=3)
-    assert a.shape == (200,) and a.min() >= 0 and a.max() <= 1
-    assert np.array_equal(a, score_label_noise(target, X, y, n_queries=8, seed=3))
-    assert np.allclose(a * 8, np.round(a * 8))  # a fraction of 8 queries
-    with pytest.raises(ValueError, match="noise must be"):
-        score_label_noise(target, X, y, noise=0.0)
-    with pytest.raises(ValueError, match="training mode"):
-        score_gap(BUILD().train(), X, y)
-
-
 # ----------------------------------------------------------------------------- the audit
 def test_audit_runs_every_allowed_attack(full_audit):
     assert full_audit.attacks == tuple(ATTACK_NEEDS)
@@ -150,12 +144,39 @@ def test_strongest_is_the_best_tpr_at_one_percent(full_audit):
 def test_labels_only_audit_runs_label_attacks_only(world):
     X, y, membership, target = world
     result = run_audit(target, ThreatModel("labels", False), X, y, membership)
-    assert result.attacks == ("gap", "label-noise") and result.shadows is None
-    assert "loss" in result.excluded
+    assert result.attacks == ("gap", "boundary-distance") and result.shadows is None
+    assert "loss" in result.excluded and "label-robustness" in result.excluded
     # the gap attack's AUC is (1 + train accuracy - test accuracy) / 2
-    correct = score_gap(target, X, y)
+    correct = (target(torch.from_numpy(X)).argmax(-1).numpy() == y).astype(float)
     expected = (1 + correct[:100].mean() - correct[100:].mean()) / 2
     assert result.table.set_index("attack").loc["gap", "auc"] == pytest.approx(expected)
+
+
+def test_rmia_needs_population_records(world, full_audit):
+    X, y, membership, target = world
+    without = run_audit(target, ThreatModel(), X, y, membership, shadows=full_audit.shadows,
+                        attacks=["lira-online"])
+    assert without.attacks == ("lira-online",)
+    by_default = run_audit(target, ThreatModel("confidences", True), X, y, membership, shadows=full_audit.shadows)
+    assert "rmia-online" not in by_default.attacks and "lira-online" in by_default.attacks
+    with pytest.raises(ValueError, match="population=\\(X_pop, y_pop\\)"):
+        run_audit(target, ThreatModel(), X, y, membership, shadows=full_audit.shadows, attacks=["rmia-offline"])
+
+
+def test_point_from_defence_matches_measure_defence(world):
+    from utils.defenses import measure_defence, no_defence
+
+    X, y, _, _ = world
+    result = measure_defence(no_defence(RECIPE, build_model=BUILD), X, y, n_shadows=4, n_targets=2, seed=0)
+    point = point_from_defence(result)
+    assert point.accuracy == result.test_accuracy and point.tpr == result.tpr("lira-online", 0.01)
+    assert (point.tpr_low, point.tpr_high) == result.interval("lira-online", 0.01) and point.attack == "lira-online"
+    with pytest.raises(ValueError, match="not measured with 'rmia-online'"):
+        point_from_defence(result, attack="rmia-online")
+    with pytest.raises(ValueError, match="FPRs"):
+        point_from_defence(result, fpr=0.05)
+    with pytest.raises(ValueError, match="DefenceResult"):
+        point_from_defence(point)
 
 
 def test_audit_reuses_given_shadows(world, full_audit):
@@ -228,15 +249,16 @@ def test_point_from_scores_known_answer():
 def test_privacy_utility_chart():
     points = [TradeoffPoint("released", 0.9, 0.1, 0.08, 0.12, 0.01, "lira-online"),
               TradeoffPoint("early stopping", 0.87, 0.06, 0.05, 0.08, 0.01, "lira-online")]
-    ax = plot_privacy_utility(points, highlight="released")
-    assert len(ax.containers) == 2 and "accuracy" in ax.get_xlabel()
+    ax = plot_audit_tradeoff(points, baseline="released")
+    assert [t.get_text() for t in ax.texts] == ["released (lira-online)", "early stopping (lira-online)"]
+    assert "accuracy" in ax.get_xlabel() and ax.get_yscale() == "log"
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="same FPR"):
-        plot_privacy_utility(points + [TradeoffPoint("x", 0.9, 0.1, 0.0, 0.2, 0.001, "loss")])
-    with pytest.raises(ValueError, match="highlight"):
-        plot_privacy_utility(points, highlight="dp")
+        plot_audit_tradeoff(points + [TradeoffPoint("x", 0.9, 0.1, 0.0, 0.2, 0.001, "loss")])
+    with pytest.raises(ValueError, match="baseline"):
+        plot_audit_tradeoff(points, baseline="dp")
     with pytest.raises(ValueError, match="empty"):
-        plot_privacy_utility([])
+        plot_audit_tradeoff([])
 
 
 def test_audit_rocs_use_the_course_styles(full_audit):

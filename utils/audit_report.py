@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["figure_to_data_uri", "table_to_html", "text_to_html", "render_report", "write_report"]
+__all__ = ["REPORTS_DIR", "figure_to_data_uri", "table_to_html", "text_to_html", "render_report", "write_report"]
+
+REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"  # git-ignored: students' reports stay out of the repository
 
 _CSS = """
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 52em; margin: 2em auto; padding: 0 1em;
@@ -180,8 +182,10 @@ def render_report(*, title: str, verdict: str, table, figures=(), author: str = 
     ])
 
 
-def write_report(path, html: str) -> Path:
+def write_report(path, html: str, *, make_folder: bool = False) -> Path:
     """Write `html` (from `render_report`) to `path` as UTF-8; returns the path.
+
+    `make_folder=True` creates the folder first (e.g. ``REPORTS_DIR``).
 
     Raises
     ------
@@ -194,6 +198,8 @@ def write_report(path, html: str) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"the report's file name should end in .html so a browser opens it, got {path.name!r}.")
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     if not path.parent.exists():
         raise ValueError(f"the folder {path.parent} does not exist; create it first or choose another path.")
     path.write_text(html, encoding="utf-8")

@@ -2,9 +2,10 @@
 
 - `threat`  : `ThreatModel` (what the attacker gets) and `allowed_attacks` (what it can therefore run).
 - `release` : the released model and its model card (`release_model`).
-- `audit`   : `run_audit` runs the allowed attacks -> `AuditResult`; `risk_level`, `draft_verdict`;
-              two minimal label-only attacks (`score_gap`, `score_label_noise`).
-- `tradeoff`: `measure_point`, the model's place on the privacy-utility chart next to defences.
+- `audit`   : `run_audit` runs the allowed attacks (from `utils.attacks.registry`) -> `AuditResult`;
+              `risk_level`, `draft_verdict`.
+- `tradeoff`: `TradeoffPoint`s for the privacy-utility chart: the audited model's, and defences'
+              measured by `utils.defenses.measure_defence`.
 - `deletion`: data is persistent: `deletion_experiment` deletes records, attacks, retrains, attacks again.
 
 The HTML report a student hands in is written by `utils.audit_report`.
@@ -15,8 +16,6 @@ from .audit import (
     draft_verdict,
     risk_level,
     run_audit,
-    score_gap,
-    score_label_noise,
 )
 from .deletion import (
     DeletionResult,
@@ -35,12 +34,12 @@ from .threat import (
     attack_needs,
     excluded_attacks,
 )
-from .tradeoff import TradeoffPoint, measure_point, point_from_scores
+from .tradeoff import TradeoffPoint, point_from_defence, point_from_scores
 
 __all__ = [
     "ThreatModel", "OUTPUTS", "ATTACK_NEEDS", "allowed_attacks", "excluded_attacks", "attack_needs",
     "ReleasedModel", "release_model", "RELEASE_RECIPE", "RELEASE_SEED",
-    "AuditResult", "run_audit", "risk_level", "draft_verdict", "score_gap", "score_label_noise",
-    "TradeoffPoint", "measure_point", "point_from_scores",
+    "AuditResult", "run_audit", "risk_level", "draft_verdict",
+    "TradeoffPoint", "point_from_scores", "point_from_defence",
     "DeletionResult", "deletion_experiment", "choose_group", "group_membership", "group_power", "weights_fingerprint",
 ]

@@ -7,6 +7,10 @@
     result.strongest        # the attack with the highest TPR at 1% FPR
     print(draft_verdict(result, test_accuracy=release.test_accuracy))
 
+Every attack is taken by name from `utils.attacks.registry` and called with the course's one call
+shape, ``score(target, X, y, *, shadows=..., options)``; the shadows are trained once, on halves of
+the candidate records, and shared by every attack that needs them.
+
 Scores follow the course convention: one float64 per record, higher = more likely member. The
 audit is run by the data owner, who knows the membership truth, so every number is measured, not
 guessed; the attacker never sees `membership`.
@@ -19,80 +23,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
-from ..attacks import lira, shadow, threshold
-from ..inference import predict_logits
-from ..models import ModelBatch
+from ..attacks import registry, report, shadow
+from ..models import ModelBatch, check_model
 from ..recipe import Recipe
-from ..validation import (
-    check_features_labels,
-    check_fraction,
-    check_membership,
-    check_positive_int,
-    check_seed,
-)
-from .threat import ThreatModel, _check_threat, allowed_attacks, excluded_attacks
+from ..validation import check_features_labels, check_fraction, check_membership, check_positive_int, check_seed
+from .threat import ATTACK_NEEDS, ThreatModel, _check_threat, allowed_attacks, excluded_attacks
 
-try:  # the attacks' comparison table (utils.attacks.report; utils.attacks.compare before the registry)
-    from ..attacks import report as compare
-except ImportError:  # pragma: no cover - older layout
-    from ..attacks import compare
+__all__ = ["AuditResult", "run_audit", "risk_level", "draft_verdict"]
 
-
-def check_model(model, name: str = "target_model", *, allow_batch: bool = False):
-    """`model` must be one ``nn.Module`` in eval mode: the released model an attacker queries."""
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"{name} must be a torch.nn.Module (the released model), got {type(model).__name__}.")
-    if model.training:
-        raise ValueError(f"{name} is in training mode, so dropout would make its answers random; call {name}.eval() first.")
-    return model
-
-__all__ = [
-    "score_gap",
-    "score_label_noise",
-    "AuditResult",
-    "run_audit",
-    "risk_level",
-    "draft_verdict",
-]
-
-
-# ----------------------------------------------------------------------------- label-only attacks (minimal)
-def score_gap(target_model, X, y) -> np.ndarray:
-    """The gap attack (Yeom et al. 2018): 1.0 when the predicted label is right, else 0.0 (Lesson 08).
-
-    Needs labels only. Members are classified correctly more often, so "correct" means "more
-    likely member". Shape (n_records,), float64.
-    """
-    check_model(target_model, allow_batch=False)
-    X, y = check_features_labels(X, y)
-    return (predict_logits(target_model, X).argmax(axis=-1) == y).astype(np.float64)
-
-
-def score_label_noise(target_model, X, y, *, n_queries: int = 32, noise: float = 0.3, seed: int = 0) -> np.ndarray:
-    """Label-only robustness attack: how often the label survives noisy copies of the record (Lesson 08).
-
-    A model is more robust around the records it trained on (Choquette-Choo et al. 2021): query
-    `n_queries` copies of each record with Gaussian pixel noise (standard deviation `noise`, clipped
-    to [0, 1]) and count the fraction still labelled correctly. Uses labels only.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_records,), in [0, 1]; higher = more likely member.
-    """
-    check_model(target_model, allow_batch=False)
-    X, y = check_features_labels(X, y)
-    n_queries = check_positive_int(n_queries, "n_queries")
-    if isinstance(noise, bool) or not np.isfinite(noise) or noise <= 0:
-        raise ValueError(f"noise must be a positive pixel standard deviation, e.g. 0.3, got {noise!r}.")
-    rng = np.random.default_rng(check_seed(seed))
-    flat = X.reshape(len(X), -1)
-    correct = np.zeros(len(y), dtype=np.float64)
-    for _ in range(n_queries):
-        noisy = np.clip(flat + rng.normal(0.0, noise, flat.shape), 0.0, 1.0).astype(np.float32).reshape(X.shape)
-        correct += predict_logits(target_model, noisy).argmax(axis=-1) == y
-    return correct / n_queries
+# Attacks that compare each record with population records the attacker owns (RMIA).
+NEEDS_POPULATION = ("rmia-offline", "rmia-online")
 
 
 # ----------------------------------------------------------------------------- the audit
@@ -110,7 +51,7 @@ class AuditResult:
     seconds : dict str -> float
         Wall time of each attack, shadow training included in the first attack that needed it.
     table : pandas.DataFrame
-        `utils.attacks.compare.compare_attacks` of the scores (one row per attack).
+        `utils.attacks.report.compare_attacks` of the scores (one row per attack).
     excluded : dict str -> str
         Attacks the threat model rules out, with the reason.
     shadows : ModelBatch or None
@@ -131,7 +72,7 @@ class AuditResult:
 
     def tpr(self, attack: str, fpr: float = 0.01) -> float:
         """TPR of `attack` at `fpr` (a column of `table`)."""
-        return float(self._row(attack)[compare.fpr_column(fpr)])
+        return float(self._row(attack)[report.fpr_column(fpr)])
 
     def _row(self, attack):
         rows = self.table.set_index("attack")
@@ -142,7 +83,7 @@ class AuditResult:
     @property
     def strongest(self) -> str:
         """The attack with the highest TPR at 1% FPR (ties: higher AUC, then the order run)."""
-        col = compare.fpr_column(0.01)
+        col = report.fpr_column(0.01)
         if col not in self.table.columns:
             raise ValueError("the audit table has no TPR at 1% FPR; run the audit with 0.01 in fprs.")
         ranked = self.table.assign(_order=-np.arange(len(self.table))).sort_values(
@@ -165,7 +106,8 @@ def _check_shadows(shadows, n_records):
 
 def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, build_model=None,
               recipe: Recipe | None = None, shadows: ModelBatch | None = None, n_shadows: int = 16,
-              attacks=None, fprs=(0.01, 0.001), seed: int = 0, progress: bool = False) -> AuditResult:
+              population=None, attacks=None, fprs=(0.01, 0.001), seed: int = 0,
+              progress: bool = False) -> AuditResult:
     """Run the attacks `threat_model` allows against `target_model` and tabulate them (Lesson 08).
 
     Parameters
@@ -186,11 +128,14 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         deletion experiment). Otherwise `n_shadows` are trained (batched).
     n_shadows : int, default=16
         Even, >= 4.
+    population : tuple (X_pop, y_pop), optional
+        Records the attacker owns that the target did not train on (e.g. ``release.attacker_data()``);
+        needed only by RMIA (``"rmia-offline"``, ``"rmia-online"``), which is skipped without it.
     attacks : sequence of str, optional
-        A subset of `allowed_attacks(threat_model)`; default all of them.
+        A subset of `allowed_attacks(threat_model)`; default all of them (RMIA only with `population`).
     fprs : tuple of float, default=(0.01, 0.001)
     seed : int, default=0
-        Seeds the shadows and the label-noise queries.
+        Seeds the shadows and the label-only attacks' perturbed queries.
     progress : bool, default=False
         Progress bars for the shadows' training.
 
@@ -214,7 +159,7 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
     allowed = allowed_attacks(threat_model)
     excluded = excluded_attacks(threat_model)
     if attacks is None:
-        attacks = allowed
+        attacks = tuple(a for a in allowed if population is not None or a not in NEEDS_POPULATION)
     attacks = tuple(attacks)
     if not attacks:
         raise ValueError(f"attacks is empty; choose some of {list(allowed)}.")
@@ -223,7 +168,12 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
             raise ValueError(f"the threat model rules out {a!r}: it {excluded[a]}. Allowed: {list(allowed)}.")
         if a not in allowed:
             raise ValueError(f"unknown attack {a!r}; allowed under this threat model: {list(allowed)}.")
-    needs_shadows = any(a in ("shokri", "lira-offline", "lira-online") for a in attacks)
+    if population is None and any(a in NEEDS_POPULATION for a in attacks):
+        raise ValueError(
+            "RMIA compares each candidate with population records the attacker owns: pass population=(X_pop, y_pop), "
+            "records the target did not train on (e.g. release.attacker_data())."
+        )
+    needs_shadows = any(ATTACK_NEEDS[a]["shadows"] for a in attacks)
     if needs_shadows and shadows is None:
         if build_model is None or recipe is None:
             raise ValueError(
@@ -237,36 +187,25 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         shadows = _check_shadows(shadows, len(y))
 
     scores, seconds = {}, {}
-    target_log_odds = shadow_log_odds = None
     for a in attacks:
         start = time.perf_counter()
-        if a in ("shokri", "lira-offline", "lira-online"):
+        options = {}
+        if ATTACK_NEEDS[a]["shadows"]:
             if shadows is None:
                 shadows = shadow.train_shadow_models(build_model, X, y, n_shadows=n_shadows, seed=seed,
                                                      recipe=recipe, progress=progress)
-            if a == "shokri":
-                attack = shadow.fit_attack_models(shadows, X, y, seed=seed)
-                s = shadow.score(attack, target_model, X, y)
-            else:
-                if shadow_log_odds is None:
-                    shadow_log_odds = lira.shadow_log_odds(shadows, X, y)
-                    target_log_odds = threshold.score(target_model, X, y, kind="log-odds")
-                global_variance = len(shadows) < 64  # per-record variances are noisy below ~64 shadows
-                if a == "lira-online":
-                    s = lira.likelihood_ratio_online(target_log_odds, shadow_log_odds, shadows.in_mask,
-                                                     global_variance=global_variance)
-                else:
-                    s = lira.likelihood_ratio_offline(target_log_odds, shadow_log_odds, in_mask=shadows.in_mask,
-                                                      global_variance=global_variance)
-        elif a == "gap":
-            s = score_gap(target_model, X, y)
-        elif a == "label-noise":
-            s = score_label_noise(target_model, X, y, seed=seed)
-        else:
-            s = threshold.score(target_model, X, y, kind=a)
-        scores[a] = np.asarray(s, dtype=np.float64)
+            options["shadows"] = shadows
+        if a.startswith("lira"):
+            options["global_variance"] = len(shadows) < 64  # per-record variances are noisy below ~64 shadows
+        elif a == "shokri":
+            options["pool"] = (X, y)  # the shadows trained on halves of the candidates
+        elif a in NEEDS_POPULATION:
+            options["population"] = population
+        elif a in ("label-robustness", "boundary-distance"):
+            options["seed"] = seed
+        scores[a] = np.asarray(registry.get(a)(target_model, X, y, **options), dtype=np.float64)
         seconds[a] = time.perf_counter() - start
-    table = compare.compare_attacks(scores, labels=membership, seconds=seconds, fprs=tuple(fprs))
+    table = report.compare_attacks(scores, labels=membership, seconds=seconds, fprs=tuple(fprs))
     return AuditResult(threat_model=threat_model, membership=membership, scores=scores, seconds=seconds,
                        table=table, excluded=excluded, shadows=shadows)
 
@@ -310,7 +249,7 @@ def draft_verdict(result: AuditResult, *, test_accuracy: float, model_name: str 
     if not isinstance(result, AuditResult):
         raise ValueError(f"result must be an AuditResult from run_audit, got {type(result).__name__}.")
     test_accuracy = check_fraction(test_accuracy, "test_accuracy", low_open=False, high_open=False)
-    col = compare.fpr_column(fpr)
+    col = report.fpr_column(fpr)
     best = result.strongest
     row = result._row(best)
     level = risk_level(float(row[col + "_low"]), fpr)

@@ -71,6 +71,13 @@ class ReleasedModel:
         indices, membership = self.split.evaluation()
         return self.X[indices], self.y[indices], membership
 
+    def attacker_data(self):
+        """Records the attacker may own, from the same population, never seen by the model: ``(X, y)``.
+
+        RMIA's population records (`utils.capstone.run_audit`'s ``population``).
+        """
+        return self.X[self.split.attacker_pool], self.y[self.split.attacker_pool]
+
     @property
     def model_card(self) -> str:
         """What the owner published, as plain text."""

@@ -10,8 +10,10 @@ An audit that runs every attack in the library answers the wrong question. The r
   training recipe (often published in a model card), so that it can train shadow models.
 
     threat = ThreatModel(outputs="confidences", shadow_data=True)
-    allowed_attacks(threat)          # ('gap', 'label-noise', 'loss', ..., 'shokri', 'lira-offline', 'lira-online')
-    excluded_attacks(threat)         # {} here; with labels only: {'loss': 'needs the confidences', ...}
+    allowed_attacks(threat)          # ('gap', 'boundary-distance', 'label-robustness', 'loss', ..., 'rmia-online')
+    excluded_attacks(threat)         # {} here; with labels only: {'loss': 'needs the confidences; ...', ...}
+
+Every name is an attack of `utils.attacks.registry`, with the course's call shape.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ OUTPUTS = ("labels", "confidences")
 # What each attack needs: the outputs it reads, and whether it trains shadow models. Ordered from
 # the least to the most demanding, which is also roughly weakest to strongest on the course's target.
 ATTACK_NEEDS = {
+    # label-only attacks (lesson 07): they read the predicted label only
     "gap": {"outputs": "labels", "shadows": False},
-    "label-noise": {"outputs": "labels", "shadows": False},
+    "boundary-distance": {"outputs": "labels", "shadows": False},
+    "label-robustness": {"outputs": "labels", "shadows": True},  # calibrated per record on shadow models
+    # one-threshold attacks (lesson 02)
     "loss": {"outputs": "confidences", "shadows": False},
     "confidence": {"outputs": "confidences", "shadows": False},
     "entropy": {"outputs": "confidences", "shadows": False},
     "modified-entropy": {"outputs": "confidences", "shadows": False},
+    # shadow-model attacks (lesson 03); RMIA also compares with population records the attacker owns
     "shokri": {"outputs": "confidences", "shadows": True},
     "lira-offline": {"outputs": "confidences", "shadows": True},
+    "rmia-offline": {"outputs": "confidences", "shadows": True},
     "lira-online": {"outputs": "confidences", "shadows": True},
+    "rmia-online": {"outputs": "confidences", "shadows": True},
 }
 
 
@@ -119,7 +127,7 @@ def allowed_attacks(threat_model: ThreatModel) -> tuple[str, ...]:
     Examples
     --------
     >>> allowed_attacks(ThreatModel(outputs="labels", shadow_data=True))
-    ('gap', 'label-noise')
+    ('gap', 'boundary-distance', 'label-robustness')
     """
     threat_model = _check_threat(threat_model)
     return tuple(a for a in ATTACK_NEEDS if _reason(a, threat_model) is None)

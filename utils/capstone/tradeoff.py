@@ -1,36 +1,23 @@
 """Where a model sits on the privacy-utility chart, next to defended versions of it (Lesson 08).
 
 One point per model: its accuracy on records it never saw (utility, x) and the TPR at 1% FPR of
-the strongest attack allowed against it (privacy risk, y; lower is better). Each defended model is
-trained with its own recipe and attacked with shadows trained with that same recipe, so every
-point is measured the same way.
+the strongest attack allowed against it (privacy risk, y; lower is better). The audited model's
+point comes from its audit (`point_from_scores`); defended versions come from lesson 05's
+`utils.defenses.measure_defence` (`point_from_defence`), which trains targets and shadows with the
+defence's own recipe, so that each point is measured against an attacker who knows that recipe.
 
-    point = measure_point("weight decay", MLP, recipe.replace(weight_decay=1e-2), X, y, membership, n_shadows=16)
+    released = point_from_scores("released", 0.894, membership, audit.scores["lira-online"], attack="lira-online")
+    defended = point_from_defence(measure_defence(weight_decay(1e-2, recipe), X, y, n_shadows=8, n_targets=2))
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-from torch import nn
-
-from ..inference import accuracy, predict_logits
 from ..metrics import clopper_pearson, summarize_attack
-from ..recipe import Recipe
-from ..train import init_model, train_model
-from ..validation import (
-    check_features_labels,
-    check_fraction,
-    check_membership,
-    check_seed,
-)
-from .audit import run_audit
-from .threat import ThreatModel
+from ..validation import check_fraction, check_membership
 
-__all__ = ["TradeoffPoint", "point_from_scores", "measure_point"]
+__all__ = ["TradeoffPoint", "point_from_scores", "point_from_defence"]
 
 
 @dataclass(frozen=True)
@@ -76,40 +63,26 @@ def point_from_scores(name: str, accuracy_value: float, membership, scores, *, a
     return TradeoffPoint(name, accuracy_value, tpr, low, high, fpr, attack, seconds)
 
 
-def measure_point(name: str, build_model: Callable[[], nn.Module], recipe: Recipe, X, y, membership, *,
-                  threat_model: ThreatModel | None = None, n_shadows: int = 16, fpr: float = 0.01, seed: int = 0,
-                  progress: bool = False) -> TradeoffPoint:
-    """Train a model with `recipe` on the members, attack it as `threat_model` allows, return its point (Lesson 08).
+def point_from_defence(result, *, attack: str = "lira-online", fpr: float = 0.01) -> TradeoffPoint:
+    """A `TradeoffPoint` from a defence measured by `utils.defenses.measure_defence` (Lesson 08).
 
     Parameters
     ----------
-    name : str
-    build_model : callable returning nn.Module
-        E.g. ``functools.partial(MLP, dropout=0.5)`` for a dropout defence.
-    recipe : Recipe
-        E.g. ``RELEASE_RECIPE.replace(weight_decay=1e-2)``, or fewer epochs for early stopping.
-    X, y, membership : arrays, shapes (n_records, ...), (n_records,), (n_records,)
-        The candidates; the model trains on ``X[membership == 1]``.
-    threat_model : ThreatModel, default full confidences with shadow data
-        The risk is the TPR of the strongest attack it allows.
-    n_shadows : int, default=16
+    result : utils.defenses.DefenceResult
+        Pooled over its targets; its test accuracy is the mean over them.
+    attack : str, default="lira-online"
+        One of the attacks it was measured with.
     fpr : float, default=0.01
-    seed : int, default=0
-
-    Returns
-    -------
-    TradeoffPoint
+        One of the FPRs it was measured at.
     """
-    X, y = check_features_labels(X, y)
-    membership, _ = check_membership(membership, np.zeros(len(membership)), labels_name="membership")
-    seed = check_seed(seed)
-    threat_model = ThreatModel() if threat_model is None else threat_model
-    start = time.perf_counter()
-    members = membership == 1
-    model = train_model(init_model(build_model, seed), X[members], y[members], recipe, seed=seed, progress=progress)
-    audit = run_audit(model, threat_model, X, y, membership, build_model=build_model, recipe=recipe,
-                      n_shadows=n_shadows, fprs=(fpr,), seed=seed + 1, progress=progress)
-    best = audit.strongest
-    acc = accuracy(predict_logits(model, X[~members]), y[~members])
-    return point_from_scores(name, acc, membership, audit.scores[best], attack=best, fpr=fpr,
-                             seconds=time.perf_counter() - start)
+    for name in ("name", "test_accuracy", "summaries", "seconds"):
+        if not hasattr(result, name):
+            raise ValueError(f"result must be a DefenceResult from utils.defenses.measure_defence, got {type(result).__name__}.")
+    if attack not in result.summaries:
+        raise ValueError(f"{result.name!r} was not measured with {attack!r}; it has {sorted(result.summaries)}.")
+    summary = result.summaries[attack]
+    if fpr not in summary.tpr_at_fpr:
+        raise ValueError(f"{result.name!r} was measured at FPRs {sorted(summary.tpr_at_fpr)}, not {fpr!r}.")
+    low, high = summary.tpr_interval[fpr]
+    return TradeoffPoint(result.name, float(result.test_accuracy), float(summary.tpr_at_fpr[fpr]), float(low),
+                         float(high), float(fpr), attack, float(result.seconds))

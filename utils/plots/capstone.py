@@ -1,5 +1,8 @@
 """Figures of the capstone audit: every allowed attack's ROC, the privacy-utility chart, the ghost of deleted data (Lesson 08).
 
+The privacy-utility chart itself is lesson 05's (`utils.plots.defenses.plot_privacy_utility`); this
+module feeds it the audit's points.
+
 Each function takes an optional ``ax`` and returns it; attacks keep their course-wide look
 (`attack_style`).
 """
@@ -9,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .bars import plot_grouped_bars
-from .base import _CYCLE, PALETTE, attack_style, new_ax, plot_roc
+from .base import PALETTE, attack_style, new_ax, plot_roc
+from .defenses import plot_privacy_utility
 
-__all__ = ["plot_audit_rocs", "plot_privacy_utility", "plot_deletion"]
+__all__ = ["plot_audit_rocs", "plot_audit_tradeoff", "plot_deletion"]
 
 
 def plot_audit_rocs(membership, scores: dict, *, ax=None, attacks=None, fpr_in_legend: float = 0.01):
@@ -49,19 +53,20 @@ def plot_audit_rocs(membership, scores: dict, *, ax=None, attacks=None, fpr_in_l
     return ax
 
 
-def plot_privacy_utility(points, *, ax=None, highlight: str | None = None):
-    """The privacy-utility chart: accuracy on unseen records (x) against attack TPR at low FPR (y) (Lesson 08).
+def plot_audit_tradeoff(points, *, ax=None, baseline: str | None = None):
+    """The privacy-utility chart of lessons 05-07 for a list of `TradeoffPoint`s (Lesson 08).
 
-    Up and to the left is worse on both counts; the ideal sits bottom right. Each point carries a
-    whisker for its TPR's 95% interval; a dotted line marks what a random guess achieves.
+    Accuracy on unseen records (x) against the TPR at low FPR of the strongest attack allowed
+    against each model (y, log scale, with 95% intervals); drawn by `plot_privacy_utility`, so the
+    capstone's chart looks like the defence lessons' charts.
 
     Parameters
     ----------
     points : sequence of `utils.capstone.TradeoffPoint`
-        All measured at the same FPR.
+        All measured at the same FPR; each is labelled "name (attack)".
     ax : matplotlib Axes, optional
-    highlight : str, optional
-        Name of the point to mark with a star (e.g. the released model).
+    baseline : str, optional
+        Name of the undefended point (e.g. the released model), drawn as a black square.
 
     Returns
     -------
@@ -71,27 +76,19 @@ def plot_privacy_utility(points, *, ax=None, highlight: str | None = None):
     if not points:
         raise ValueError("points is empty; pass at least one TradeoffPoint (e.g. the released model's).")
     for p in points:
-        if not all(hasattr(p, a) for a in ("name", "accuracy", "tpr", "tpr_low", "tpr_high", "fpr")):
+        if not all(hasattr(p, a) for a in ("name", "accuracy", "tpr", "tpr_low", "tpr_high", "fpr", "attack")):
             raise ValueError(f"each point must be a utils.capstone.TradeoffPoint, got {type(p).__name__}.")
     fprs = {p.fpr for p in points}
     if len(fprs) != 1:
         raise ValueError(f"every point must be measured at the same FPR to share an axis, got {sorted(fprs)}.")
     names = [p.name for p in points]
-    if highlight is not None and highlight not in names:
-        raise ValueError(f"highlight={highlight!r} is not one of the points {names}.")
-    fpr = fprs.pop()
-    ax = new_ax(ax, figsize=(6.5, 4.2))
-    for i, p in enumerate(points):
-        color = _CYCLE[i % len(_CYCLE)]
-        marker = "*" if p.name == highlight else "o"
-        ax.errorbar(p.accuracy, p.tpr, yerr=[[p.tpr - p.tpr_low], [p.tpr_high - p.tpr]], fmt=marker, color=color,
-                    markersize=14 if marker == "*" else 8, capsize=4, label=f"{p.name} ({p.attack})")
-    ax.axhline(fpr, ls=":", color="grey", lw=1, label="random guess")
-    ax.set_xlabel("accuracy on records it never saw (utility, higher is better)")
-    ax.set_ylabel(f"attack TPR at {fpr:.1%} FPR (risk, lower is better)")
-    ax.set_ylim(0, max(p.tpr_high for p in points) * 1.15 + 1e-3)
-    ax.legend(fontsize="small", loc="upper left")
-    return ax
+    if baseline is not None and baseline not in names:
+        raise ValueError(f"baseline={baseline!r} is not one of the points {names}.")
+    return plot_privacy_utility(
+        [p.accuracy for p in points], [p.tpr for p in points], labels=[f"{p.name} ({p.attack})" for p in points],
+        lower=[p.tpr_low for p in points], upper=[p.tpr_high for p in points], fpr=fprs.pop(),
+        baseline=None if baseline is None else names.index(baseline), ax=ax, attack_name="strongest allowed attack's",
+    )
 
 
 def plot_deletion(result, *, ax=None):
