@@ -41,9 +41,9 @@ def test_seed_everything_accepts_numpy_integers_and_large_seeds():
     seed_everything(2**40 + 3)  # larger than NumPy's legacy 32-bit seed range
 
 
-@pytest.mark.parametrize("seed", [1.5, "0", None, True])
+@pytest.mark.parametrize("seed", [1.5, "0", None, True, -1])
 def test_seed_everything_rejects_non_integers(seed):
-    with pytest.raises(ValueError, match=r"seed must be an int, got"):
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
         seed_everything(seed)
 
 
@@ -73,8 +73,10 @@ def test_spawn_seeds_are_not_the_parent_seed_or_a_counter():
 
 def test_spawn_zero_seeds_is_empty_and_negative_count_is_rejected():
     assert spawn_seeds(3, 0) == []
-    with pytest.raises(ValueError, match=r"n must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"n must be an integer >= 0, got -1"):
         spawn_seeds(3, -1)
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
+        spawn_seeds(-1, 2)
 
 
 # ----------------------------------------------------------------------------- config

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 
-from .validation import check_fraction, check_membership
+from .validation import check_fraction, check_membership, check_real
 
 __all__ = [
     "RocCurve",
@@ -316,14 +316,19 @@ def dp_max_tpr(fpr, epsilon: float, delta: float = 0.0):
         raise ValueError(
             f"fpr must lie in [0, 1], found {bad}. Rates are fractions: 1% is 0.01, not 1."
         )
-    real = isinstance(epsilon, numbers.Real) and not isinstance(epsilon, bool)
-    if not real or not (np.isfinite(epsilon) and epsilon >= 0):
+    try:
+        epsilon = check_real(epsilon, "epsilon", minimum=0.0)
+    except ValueError:
         raise ValueError(
             f"epsilon must be a finite number >= 0, got {epsilon!r}. Use 0 for perfect privacy; "
             "larger values mean weaker guarantees."
-        )
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < 1:
-        raise ValueError(f"delta must lie in [0, 1), got {delta!r}. Typical values are below 1 / n_records, e.g. 1e-5.")
+        ) from None
+    try:
+        delta = check_fraction(delta, "delta", low_open=False)
+    except ValueError:
+        raise ValueError(
+            f"delta must lie in [0, 1), got {delta!r}. Typical values are below 1 / n_records, e.g. 1e-5."
+        ) from None
     bound = np.minimum.reduce(
         [np.ones_like(f), np.exp(epsilon) * f + delta, 1 - np.exp(-epsilon) * (1 - delta - f)]
     )

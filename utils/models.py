@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_indices, check_positive_int
+from .validation import check_fraction, check_indices, check_positive_int
 
 __all__ = [
     "MLP",
@@ -31,9 +31,12 @@ __all__ = [
 
 
 def _check_dropout(dropout) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}. Use 0 to switch dropout off.")
-    return float(dropout)
+    try:
+        return check_fraction(dropout, "dropout", low_open=False)
+    except ValueError:
+        raise ValueError(
+            f"dropout must be a probability in [0, 1), got {dropout!r}. Use 0 to switch dropout off."
+        ) from None
 
 
 class MLP(nn.Module):

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from .validation import check_positive_int, check_seed
+
 __all__ = ["seed_everything", "spawn_seeds"]
 
 
@@ -17,8 +19,7 @@ def seed_everything(seed: int) -> None:
     function that draws random numbers takes its own ``seed=`` so results do not depend on
     the order in which cells are run.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int, got {type(seed).__name__} {seed!r}.")
+    seed = check_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
@@ -30,7 +31,7 @@ def spawn_seeds(seed: int, n: int) -> list[int]:
     Model ``k`` of a batch is trained with ``spawn_seeds(seed, K)[k]``, so training it alone
     with that seed reproduces it (see `utils.train.train_batched`).
     """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}.")
-    children = np.random.SeedSequence(int(seed)).spawn(int(n))
+    seed = check_seed(seed)
+    n = check_positive_int(n, "n", minimum=0)
+    children = np.random.SeedSequence(seed).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
