@@ -127,7 +127,8 @@ def test_a_widget_cell_of_an_executed_notebook_carries_an_image_output(tmp_path)
         "rng = np.random.default_rng(0)\nlabels = np.r_[np.ones(50, int), np.zeros(50, int)]\n"
         "threshold_explorer(labels, -rng.lognormal(-3.0 - labels, 1.5))")]
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-encryption warning
     with client.setup_kernel(env=env):
         client.execute_cell(nb.cells[0], 0)
     outputs = nb.cells[0].outputs
