@@ -1,6 +1,6 @@
 """A static HTML copy of the course, for reading without running anything (instructor's kit).
 
-    python -m utils.build_site                     # execute every lesson, write build/site/lessons/*.html + build/site/index.html
+    python -m utils.build_site                     # every lesson -> build/site/lessons/*.html, build/site/index.html
     python -m utils.build_site --out DIR --fast    # elsewhere, with COURSE_FAST=1 sizes
     python -m utils.build_site lessons/02_loss_attack.ipynb   # one notebook
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["ExecutedNotebook", "build_site", "execute_notebook", "main", "render_html", "static_widgets"]
+__all__ = ["ExecutedNotebook", "build_site", "execute_notebook", "main", "peak_rss_mb", "render_html", "static_widgets"]
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -58,6 +58,9 @@ class ExecutedNotebook:
         Seconds each executed cell took, in order.
     error : str or None
         When not ok: which cell failed and why.
+    peak_rss_mb : float or None
+        The kernel process's peak resident memory (Linux ``VmHWM``, MiB) when the run ended; None
+        where the system does not report it.
     """
 
     nb: object
@@ -67,10 +70,45 @@ class ExecutedNotebook:
     first_figure_s: float | None
     cell_s: list = field(default_factory=list)
     error: str | None = None
+    peak_rss_mb: float | None = None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory of process `pid` in MiB (``VmHWM`` of ``/proc/<pid>/status``), or None.
+
+    The kernel keeps its high-water mark itself, so one read after the last cell sees the peak of
+    the whole run, however short the spike; nothing has to poll.
+    """
+    try:
+        status = Path(f"/proc/{int(pid)}/status").read_text()
+    except (OSError, ValueError, TypeError):  # no such process, or no pid at all
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # the file counts kB (KiB)
+    return None
+
+
+def _kernel_pid(client) -> int | None:
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid is None:
+        pid = getattr(getattr(provisioner, "process", None), "pid", None)
+    return pid
 
 
 def _has_figure(cell) -> bool:
     return any(any(m in o.get("data", {}) for m in FIGURE_MIMES) for o in cell.get("outputs", []))
+
+
+def _failure(nb, index: int, exc: Exception) -> str:
+    """'cell N failed: ename: evalue' (the cell's own error output when there is one), then the details."""
+    if index < 0:
+        return f"the kernel did not start: {type(exc).__name__}: {exc}"
+    errors = [o for o in nb.cells[index].get("outputs", []) if o.get("output_type") == "error"]
+    what = f"{errors[-1].get('ename')}: {errors[-1].get('evalue')}" if errors else f"{type(exc).__name__}: {exc}"
+    source = nb.cells[index].get("source", "")
+    return f"cell {index} failed: {what.strip()[:1000]}\n--- source ---\n{source}"
 
 
 def execute_notebook(path, *, env: dict | None = None, timeout_s: float = 600) -> ExecutedNotebook:
@@ -105,7 +143,7 @@ def execute_notebook(path, *, env: dict | None = None, timeout_s: float = 600) -
     kernel_env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, **(env or {})}
     kernel_env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     start = time.perf_counter()
-    kernel_start_s, first_figure_s, cell_s, index = 0.0, None, [], -1
+    kernel_start_s, first_figure_s, cell_s, index, peak = 0.0, None, [], -1, None
     run_start = start
     try:
         with client.setup_kernel(env=kernel_env):
@@ -121,12 +159,13 @@ def execute_notebook(path, *, env: dict | None = None, timeout_s: float = 600) -
                 cell_s.append(time.perf_counter() - cell_start)
                 if first_figure_s is None and _has_figure(cell):
                     first_figure_s = time.perf_counter() - run_start
+            wall_s = time.perf_counter() - run_start
+            peak = peak_rss_mb(_kernel_pid(client))  # before shutdown, while the kernel process exists
             client.set_widgets_metadata()
     except Exception as exc:  # noqa: BLE001 -- a failing cell, a timeout, a dead kernel: reported, not raised
-        where = "the kernel did not start" if index < 0 else f"cell {index} failed"
         return ExecutedNotebook(nb, False, time.perf_counter() - run_start, kernel_start_s, first_figure_s, cell_s,
-                                f"{where}: {type(exc).__name__}: {str(exc).strip()[-2000:]}")
-    return ExecutedNotebook(nb, True, time.perf_counter() - run_start, kernel_start_s, first_figure_s, cell_s)
+                                _failure(nb, index, exc), peak)
+    return ExecutedNotebook(nb, True, wall_s, kernel_start_s, first_figure_s, cell_s, None, peak)
 
 
 def _output_widget_outputs(state: dict, model_id: str, seen=None) -> list:
@@ -227,7 +266,7 @@ def main(argv=None) -> int:
     """Command line; exit 1 when a notebook failed (its page is still written)."""
     parser = argparse.ArgumentParser(prog="python -m utils.build_site", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to build (default: every lesson)")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "site", help="output folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "site", help="output folder (default: build/site)")
     parser.add_argument("--fast", action="store_true", help="run with COURSE_FAST=1 (smaller sizes)")
     parser.add_argument("--timeout", type=float, default=600, help="hang guard per notebook, in seconds")
     args = parser.parse_args(argv)
