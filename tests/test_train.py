@@ -1,5 +1,5 @@
-"""Tests for utils.train: fitting, determinism, the batched trainer against K single runs,
-prediction, per-record losses, evaluation and bad input. Every training run here is tiny."""
+"""Tests for utils.train: fitting, determinism, the batched trainer against K single runs, the
+ModelBatch it returns, and bad input (inference is in test_inference.py). Every training run here is tiny."""
 
 import functools
 
@@ -12,9 +12,7 @@ from utils.data import load_digits
 from utils.models import CNN, MLP
 from utils.seed import spawn_seeds
 from utils.train import (
-    Evaluation,
     ModelBatch,
-    accuracy,
     evaluate,
     init_model,
     per_record_loss,
@@ -201,109 +199,7 @@ def test_model_index_out_of_range(batch, k):
 # ----------------------------------------------------------------------------- predict_logits
 
 
-def test_predict_logits_shapes_and_dtype(batch, digits):
-    X, _ = digits
-    module = batch.model(0)
-    single = predict_logits(module, X)
-    assert single.shape == (300, 10) and single.dtype == np.float64
-    stacked = predict_logits(batch, X)
-    assert stacked.shape == (3, 300, 10) and stacked.dtype == np.float64
-    assert predict_logits(module, X[:1]).shape == (1, 10)
-
-
-def test_predict_logits_does_not_depend_on_chunk_size_or_input_type(batch, digits):
-    X, _ = digits
-    module = batch.model(1)
-    np.testing.assert_allclose(predict_logits(module, X, batch_size=7), predict_logits(module, X), atol=1e-6)
-    np.testing.assert_allclose(predict_logits(batch, X, batch_size=7), predict_logits(batch, X), atol=1e-6)
-    np.testing.assert_allclose(predict_logits(module, torch.from_numpy(X)), predict_logits(module, X), atol=0)
-    np.testing.assert_allclose(predict_logits(module, X.astype(np.float64)), predict_logits(module, X), atol=0)
-
-
-def test_predict_logits_uses_eval_mode_and_restores_the_mode(digits):
-    X, _ = digits
-    model = init_model(functools.partial(MLP, dropout=0.5), seed=0).train()
-    first = predict_logits(model, X)
-    np.testing.assert_array_equal(first, predict_logits(model, X))  # no dropout while predicting
-    assert model.training
-
-
-@pytest.mark.parametrize(
-    "model, X, match",
-    [
-        (MLP(), np.zeros(196), r"X must have shape \(n_records, \.\.\.\), got \(196,\)\. For one record use X\[None\]"),
-        ("not a model", np.zeros((2, 196)), r"model must be a torch.nn.Module or a ModelBatch, got str"),
-    ],
-)
-def test_predict_logits_rejects_bad_input(model, X, match):
-    with pytest.raises(ValueError, match=match):
-        predict_logits(model, X)
-
-
 # ----------------------------------------------------------------------------- per_record_loss, accuracy, evaluate
-
-
-def test_per_record_loss_matches_torch_cross_entropy():
-    rng = np.random.default_rng(0)
-    logits, y = rng.normal(0, 3, size=(50, 7)), rng.integers(0, 7, 50)
-    expected = nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y), reduction="none").numpy()
-    loss = per_record_loss(logits, y)
-    assert loss.dtype == np.float64 and loss.shape == (50,)
-    np.testing.assert_allclose(loss, expected, rtol=1e-12)
-
-
-def test_per_record_loss_by_hand():
-    logits = np.array([[0.0, 0.0], [0.0, np.log(3.0)], [0.0, np.log(3.0)]])
-    # softmax([0, ln 3]) = [1/4, 3/4]
-    np.testing.assert_allclose(per_record_loss(logits, [0, 1, 0]), [np.log(2), np.log(4 / 3), np.log(4)], rtol=1e-12)
-
-
-def test_per_record_loss_is_finite_for_huge_logits():
-    logits = np.array([[1e4, 0.0, 0.0], [1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]])
-    loss = per_record_loss(logits, [1, 0, 1])
-    assert np.all(np.isfinite(loss))
-    np.testing.assert_allclose(loss, [1e4, 0.0, 0.0], atol=1e-9)
-    assert np.all(loss >= 0)
-
-
-def test_per_record_loss_of_stacked_logits():
-    rng = np.random.default_rng(1)
-    logits, y = rng.normal(size=(4, 20, 3)), rng.integers(0, 3, 20)
-    loss = per_record_loss(logits, y)
-    assert loss.shape == (4, 20)
-    for k in range(4):
-        np.testing.assert_allclose(loss[k], per_record_loss(logits[k], y))
-
-
-@pytest.mark.parametrize(
-    "logits, y, match",
-    [
-        (np.zeros((3, 4)), [0, 1], r"logits covers 3 records \(shape \(3, 4\)\) but y has shape \(2,\)"),
-        (np.zeros(4), [0], r"logits must be numbers of shape \(\.\.\., n_records, n_classes\)"),
-        (np.zeros((2, 4)), [0, 4], r"y must hold class labels in \[0, 4\).*found values from 0 to 4"),
-        (np.zeros((2, 4)), [-1, 0], r"y must hold class labels in \[0, 4\).*found values from -1 to 0"),
-    ],
-)
-def test_per_record_loss_rejects_bad_input(logits, y, match):
-    with pytest.raises(ValueError, match=match):
-        per_record_loss(logits, y)
-
-
-def test_accuracy_by_hand():
-    logits = np.array([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0], [1.0, 0.0]])
-    assert accuracy(logits, [0, 1, 1, 0]) == 0.75
-    assert isinstance(accuracy(logits, [0, 1, 1, 0]), float)
-
-
-def test_evaluate_agrees_with_loss_and_accuracy(batch, digits):
-    X, y = digits
-    model = batch.model(0)
-    result = evaluate(model, X, y)
-    logits = predict_logits(model, X)
-    assert isinstance(result, Evaluation)
-    assert result.loss == pytest.approx(per_record_loss(logits, y).mean())
-    assert result.accuracy == accuracy(logits, y)
-    assert 0.0 <= result.accuracy <= 1.0 and result.loss > 0
 
 
 # ----------------------------------------------------------------------------- bad input to the trainers
@@ -413,29 +309,6 @@ def test_trainers_report_a_model_that_does_not_fit_the_data():
         train_model(torch.nn.Sequential(torch.nn.Linear(5, 2)), X, y, epochs=1)
 
 
-@pytest.mark.parametrize(
-    "logits, y, match",
-    [
-        (np.zeros((2, 3)), np.array([0.5, 1.0]), "integer class labels"),
-        ([[np.nan, 0.0]], [0], "NaN or infinite"),
-        (np.zeros((3, 2)), [0], r"covers 3 records .* has shape \(1,\)"),
-        (np.zeros((2, 2)), [0, 2], r"class labels in \[0, 2\)"),
-    ],
-)
-def test_per_record_loss_and_accuracy_reject_bad_logits(logits, y, match):
-    with pytest.raises(ValueError, match=match):
-        per_record_loss(logits, y)
-    with pytest.raises(ValueError, match=match):
-        accuracy(logits, y)
-
-
-def test_evaluate_wants_one_module_and_predict_handles_parameterless_modules():
-    X = np.ones((4, 3), dtype=np.float32)
-    with pytest.raises(ValueError, match=r"batch.model\(k\)"):
-        evaluate("not a model", X, np.zeros(4, dtype=int))
-    assert predict_logits(torch.nn.Identity(), X).shape == (4, 3)
-
-
 # --- the optimiser: torch's fused Adam kernel, called directly ------------------------------------
 
 
@@ -486,19 +359,6 @@ def test_a_model_where_a_builder_belongs_and_the_other_way_round():
 def test_odd_seeds_are_named(seed):
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         init_model(MLP, seed)
-
-
-def test_empty_X_and_wrong_feature_counts_in_inference():
-    model = MLP(in_features=4, hidden=(8,), n_classes=3).eval()
-    with pytest.raises(ValueError, match="X holds no records"):
-        predict_logits(model, np.zeros((0, 4), np.float32))  # used to fail inside torch.cat
-    with pytest.raises(ValueError, match="takes records of 4 features, but X has records of shape \\(7,\\)"):
-        evaluate(model, np.zeros((2, 7), np.float32), [0, 1])  # used to be a raw matmul error
-    batch = train_batched(functools.partial(MLP, in_features=4, hidden=(8,), n_classes=3),
-                          np.random.default_rng(0).random((6, 4), dtype=np.float32), np.array([0, 1, 2, 0, 1, 2]),
-                          [[0, 1, 2]], epochs=1)
-    with pytest.raises(ValueError, match="takes records of 4 features"):
-        predict_logits(batch, np.zeros((2, 5), np.float32))
 
 
 def test_a_batch_remembers_the_records_that_trained_it():
