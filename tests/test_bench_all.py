@@ -80,3 +80,12 @@ def test_every_benchmark_module_is_asked_except_the_notebook_table():
 def test_bad_modes_are_refused():
     with pytest.raises(SystemExit):
         bench_all.main(["--modes", "slow"])
+
+
+def test_training_headline_follows_the_protocol():
+    from utils.bench import training
+
+    pairs = bench_all._as_pairs(training.headline())
+    assert [name for name, _ in pairs] == ["batched vs looped training of 8 shadow models, speedup (x)",
+                                           "batched training of 8 models x 5 epochs (s)"]  # COURSE_FAST sizes
+    assert all(isinstance(v, float) and v > 0 for _, v in pairs)

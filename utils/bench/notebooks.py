@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..nbrun import find_notebooks, run_notebook
 
-__all__ = ["budget_s", "main"]
+__all__ = ["budget_s", "headline", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = {"default": "0", "fast": "1"}
@@ -66,3 +66,14 @@ def main(argv=None) -> int:
             if not run.ok:
                 print("    " + (run.error or "").replace("\n", "\n    "))
     return 1 if failed else 0
+
+
+def headline() -> list[tuple[str, float]]:
+    """The figure `python -m utils.bench all` would list (protocol: utils/bench/all.py): the course's fast run.
+
+    Every lesson and solution once with COURSE_FAST=1 (minutes); `all` itself skips it, as its own
+    table already holds these runs.
+    """
+    runs = [run_notebook(p, env={"COURSE_FAST": "1"}) for p in find_notebooks(ROOT)]
+    return [("whole course with COURSE_FAST=1, total (s)", sum(r.wall_s for r in runs)),
+            ("notebooks that failed", float(sum(not r.ok for r in runs)))]

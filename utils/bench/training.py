@@ -35,7 +35,7 @@ from ..models import MLP
 from ..seed import spawn_seeds
 from ..train import init_model, train_batched, train_model
 
-__all__ = ["TrainingBench", "useful_flops_per_record", "time_matmul", "run", "main"]
+__all__ = ["TrainingBench", "useful_flops_per_record", "time_matmul", "run", "headline", "main"]
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,14 @@ def main(argv=None) -> int:
     print(f"roofline_fraction = {result.roofline_fraction:.2f}")
     print(f"max_logit_diff = {result.max_logit_diff:.2e}  (batched vs looped model k, on 500 digits)")
     return 0
+
+
+def headline() -> list[tuple[str, float]]:
+    """The figures `python -m utils.bench all` lists (protocol: utils/bench/all.py): speedup and batched time.
+
+    Lesson 03's workload at the course's sizes (32 models x 50 epochs; 8 x 5 with COURSE_FAST=1),
+    best of 2 samples: about half a minute on 2 cores.
+    """
+    result = run(pick(default=32, fast=8), pick(default=50, fast=5), 1250, repeats=2, matmul_min_s=0.3)
+    return [(f"batched vs looped training of {result.n_models} shadow models, speedup (x)", result.speedup),
+            (f"batched training of {result.n_models} models x {result.epochs} epochs (s)", result.batched_s)]
