@@ -122,6 +122,8 @@ class DefenceResult:
         exposed records have the largest values.
     seconds : float
         Training wall time.
+    experiment : utils.attacks.pooled.PooledExperiment
+        The trained targets and shadows, for further attacks.
     """
 
     name: str
@@ -132,6 +134,7 @@ class DefenceResult:
     scores: dict = field(repr=False)
     exposure: np.ndarray = field(repr=False)
     seconds: float = 0.0
+    experiment: object = field(default=None, repr=False)
 
     def tpr(self, attack: str = "lira-online", fpr: float = 0.01) -> float:
         """TPR of `attack` at `fpr` (one of the FPRs it was measured at)."""
@@ -196,5 +199,6 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
         scores=scores,
         exposure=_exposure(experiment),
         seconds=seconds,
+        experiment=experiment,
     )
 
