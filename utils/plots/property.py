@@ -37,8 +37,17 @@ def plot_property_accuracies(results, *, ax=None, title: str | None = None, grou
                     heights.append(r.accuracy)
                     errors.append(r.error)
         style = attack_style(name)
-        ax.bar(xs, heights, width=width * 0.9, color=style["color"], label=name,
-               yerr=np.array(errors).T if errors else None, capsize=3, edgecolor="black", linewidth=0.5)
+        ax.bar(
+            xs,
+            heights,
+            width=width * 0.9,
+            color=style["color"],
+            label=name,
+            yerr=np.array(errors).T if errors else None,
+            capsize=3,
+            edgecolor="black",
+            linewidth=0.5,
+        )
     ax.axhline(0.5, color=PALETTE["black"], linestyle="--", linewidth=1, label="coin toss")
     ax.set_xticks(range(len(clusters)))
     ax.set_xticklabels(list(clusters))
@@ -50,8 +59,15 @@ def plot_property_accuracies(results, *, ax=None, title: str | None = None, grou
     return ax
 
 
-def plot_accuracy_vs_distance(distances, results_per_distance, *, ax=None, attacks=None, marker_at=None,
-                              xlabel: str = "Fraction of women in world 1 (world 0: 0.2)"):
+def plot_accuracy_vs_distance(
+    distances,
+    results_per_distance,
+    *,
+    ax=None,
+    attacks=None,
+    marker_at=None,
+    xlabel: str = "Fraction of women in world 1 (world 0: 0.2)",
+):
     """Accuracy of each attack (with its interval as a band) against the worlds' distance.
 
     Parameters
@@ -72,7 +88,9 @@ def plot_accuracy_vs_distance(distances, results_per_distance, *, ax=None, attac
         acc = np.array([r.accuracy for r in rows])
         style = attack_style(name)
         ax.plot(distances, acc, marker="o", label=name, **style)
-        ax.fill_between(distances, [r.ci_low for r in rows], [r.ci_high for r in rows], color=style["color"], alpha=0.12)
+        ax.fill_between(
+            distances, [r.ci_low for r in rows], [r.ci_high for r in rows], color=style["color"], alpha=0.12
+        )
     ax.axhline(0.5, color=PALETTE["black"], linestyle="--", linewidth=1, label="coin toss")
     if marker_at is not None:
         ax.axvline(marker_at, color=PALETTE["black"], linewidth=1, alpha=0.6)
@@ -83,8 +101,9 @@ def plot_accuracy_vs_distance(distances, results_per_distance, *, ax=None, attac
     return ax
 
 
-def plot_victim_scores(scores, worlds, *, ax=None, label: str = "attack score", bins: int = 30,
-                       world_names=("world 0", "world 1")):
+def plot_victim_scores(
+    scores, worlds, *, ax=None, label: str = "attack score", bins: int = 30, world_names=("world 0", "world 1")
+):
     """Histograms of victim-level scores, one per true world, with the decision threshold at 0."""
     ax = new_ax(ax)
     scores, worlds = np.asarray(scores, dtype=float), np.asarray(worlds)

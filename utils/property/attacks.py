@@ -80,8 +80,8 @@ def _check(victims, shadows_world0, shadows_world1, query, *, minimum=MIN_SHADOW
         for name, batch in (("shadows_world0", shadows_world0), ("shadows_world1", shadows_world1)):
             if len(batch) < minimum:
                 raise ValueError(
-                    f"{name} holds {len(batch)} model(s); this attack needs at least {minimum} shadow models per world. "
-                    "Train more shadows (n_shadows=...)."
+                    f"{name} holds {len(batch)} model(s); this attack needs at least {minimum} shadow models "
+                    "per world. Train more shadows (n_shadows=...)."
                 )
     reference = _signature(victims)
     for name, batch in (("shadows_world0", shadows_world0), ("shadows_world1", shadows_world1)):
@@ -168,7 +168,9 @@ def kl_votes(kl_to_world0, kl_to_world1) -> np.ndarray:
             f"kl_to_world0 and kl_to_world1 must be (n_shadows, n_victims) with the same n_victims, "
             f"got {d0.shape} and {d1.shape}."
         )
-    closer = (d1[None, :, :] < d0[:, None, :]).mean(axis=(0, 1)) + 0.5 * (d1[None, :, :] == d0[:, None, :]).mean(axis=(0, 1))
+    closer = (d1[None, :, :] < d0[:, None, :]).mean(axis=(0, 1)) + 0.5 * (d1[None, :, :] == d0[:, None, :]).mean(
+        axis=(0, 1)
+    )
     return closer - 0.5
 
 
@@ -230,8 +232,12 @@ def meta_blackbox(victims, *, shadows_world0, shadows_world1, query, C: float = 
     it small). Returns the decision function, float64 (n_victims,).
     """
     _check(victims, shadows_world0, shadows_world1, query, minimum=MIN_META_SHADOWS)
-    return _meta(_blackbox_features(shadows_world0, query), _blackbox_features(shadows_world1, query),
-                 _blackbox_features(victims, query), C)
+    return _meta(
+        _blackbox_features(shadows_world0, query),
+        _blackbox_features(shadows_world1, query),
+        _blackbox_features(victims, query),
+        C,
+    )
 
 
 def _linear_layers(batch: ModelBatch) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -303,7 +309,9 @@ def run_property_attacks(game: PropertyGame, attacks=None) -> list[PropertyResul
         scores = PROPERTY_ATTACKS[name](
             game.victims, shadows_world0=game.shadows0, shadows_world1=game.shadows1, query=game.query
         )
-        results.append(evaluate_property_attack(
-            scores, game.worlds, game.fractions, attack=name, seconds=time.perf_counter() - start
-        ))
+        results.append(
+            evaluate_property_attack(
+                scores, game.worlds, game.fractions, attack=name, seconds=time.perf_counter() - start
+            )
+        )
     return results

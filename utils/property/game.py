@@ -18,8 +18,8 @@ train in one call of the batched trainer (one row of ``subsets`` per model).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -93,8 +93,11 @@ def take_models(batch: ModelBatch, index) -> ModelBatch:
     """The models of `batch` at positions `index` (an int array or a slice), as a new ModelBatch."""
     index = np.arange(len(batch))[index]
     return ModelBatch(
-        base=batch.base, params={name: p[index] for name, p in batch.params.items()},
-        seeds=[batch.seeds[i] for i in index], subsets=batch.subsets[index], n_records=batch.n_records,
+        base=batch.base,
+        params={name: p[index] for name, p in batch.params.items()},
+        seeds=[batch.seeds[i] for i in index],
+        subsets=batch.subsets[index],
+        n_records=batch.n_records,
     )
 
 
@@ -129,7 +132,12 @@ def _check_counts(n_shadows, n_victims, n_train, n_query):
             "per world cannot tell the world's effect from one model's chance. Use 10-25."
         )
     n_victims = check_positive_int(n_victims, "n_victims", minimum=2)
-    return n_shadows, n_victims, check_positive_int(n_train, "n_train"), check_positive_int(n_query, "n_query", minimum=2)
+    return (
+        n_shadows,
+        n_victims,
+        check_positive_int(n_train, "n_train"),
+        check_positive_int(n_query, "n_query", minimum=2),
+    )
 
 
 def _train(X, y, subsets_list, build_model, recipe, seed, progress):
@@ -142,9 +150,22 @@ def _train(X, y, subsets_list, build_model, recipe, seed, progress):
 
 
 def sweep_property_game(
-    X, y, group, *, base_fraction: float, other_fractions, n_train: int = 1000, n_shadows: int = 25,
-    n_victims: int = 200, build_model: Callable, recipe: Recipe | None = None, label_rate: float | None = None,
-    attacker_share: float = 0.5, n_query: int = 256, seed: int = 0, progress: bool = False,
+    X,
+    y,
+    group,
+    *,
+    base_fraction: float,
+    other_fractions,
+    n_train: int = 1000,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    build_model: Callable,
+    recipe: Recipe | None = None,
+    label_rate: float | None = None,
+    attacker_share: float = 0.5,
+    n_query: int = 256,
+    seed: int = 0,
+    progress: bool = False,
 ) -> list[PropertyGame]:
     """One game per fraction in `other_fractions`, each against the same world 0 (`base_fraction`).
 
@@ -167,7 +188,9 @@ def sweep_property_game(
     v0, v1 = n_victims // 2, n_victims - n_victims // 2
 
     def world(fraction, pool, n):
-        return draw_training_sets(group, fraction, n_train, n, pool=pool, labels=y, label_rate=label_rate, seed=next(seeds))
+        return draw_training_sets(
+            group, fraction, n_train, n, pool=pool, labels=y, label_rate=label_rate, seed=next(seeds)
+        )
 
     subsets = [world(base_fraction, attacker, n_shadows), world(base_fraction, victim_pool, v0)]
     for f in others:
@@ -183,7 +206,8 @@ def sweep_property_game(
         victims = ModelBatch(
             base=victims1.base,
             params={name: torch.cat([trained[1].params[name], victims1.params[name]]) for name in victims1.params},
-            seeds=trained[1].seeds + victims1.seeds, subsets=np.concatenate([trained[1].subsets, victims1.subsets]),
+            seeds=trained[1].seeds + victims1.seeds,
+            subsets=np.concatenate([trained[1].subsets, victims1.subsets]),
             n_records=victims1.n_records,
         )
         games.append(PropertyGame((base_fraction, f), trained[0], shadows1, victims, worlds, query, n_train, seconds))
@@ -191,9 +215,21 @@ def sweep_property_game(
 
 
 def play_property_game(
-    X, y, group, *, fractions=(0.2, 0.5), n_train: int = 1000, n_shadows: int = 25, n_victims: int = 200,
-    build_model: Callable, recipe: Recipe | None = None, label_rate: float | None = None,
-    attacker_share: float = 0.5, n_query: int = 256, seed: int = 0, progress: bool = False,
+    X,
+    y,
+    group,
+    *,
+    fractions=(0.2, 0.5),
+    n_train: int = 1000,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    build_model: Callable,
+    recipe: Recipe | None = None,
+    label_rate: float | None = None,
+    attacker_share: float = 0.5,
+    n_query: int = 256,
+    seed: int = 0,
+    progress: bool = False,
 ) -> PropertyGame:
     """Train shadows of both worlds on the attacker's share and victims on the rest (Lesson 04).
 
@@ -235,7 +271,19 @@ def play_property_game(
     """
     fractions = check_worlds(fractions)
     return sweep_property_game(
-        X, y, group, base_fraction=fractions[0], other_fractions=[fractions[1]], n_train=n_train,
-        n_shadows=n_shadows, n_victims=n_victims, build_model=build_model, recipe=recipe, label_rate=label_rate,
-        attacker_share=attacker_share, n_query=n_query, seed=seed, progress=progress,
+        X,
+        y,
+        group,
+        base_fraction=fractions[0],
+        other_fractions=[fractions[1]],
+        n_train=n_train,
+        n_shadows=n_shadows,
+        n_victims=n_victims,
+        build_model=build_model,
+        recipe=recipe,
+        label_rate=label_rate,
+        attacker_share=attacker_share,
+        n_query=n_query,
+        seed=seed,
+        progress=progress,
     )[0]

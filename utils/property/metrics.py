@@ -108,7 +108,9 @@ class PropertyResult:
         return self.accuracy - self.ci_low, self.ci_high - self.accuracy
 
 
-def evaluate_property_attack(scores, worlds, fractions, *, attack: str = "attack", seconds: float = 0.0) -> PropertyResult:
+def evaluate_property_attack(
+    scores, worlds, fractions, *, attack: str = "attack", seconds: float = 0.0
+) -> PropertyResult:
     """Accuracy, interval and n_leaked of victim-level `scores` (higher = world 1; > 0 guesses world 1).
 
     Parameters

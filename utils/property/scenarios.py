@@ -58,45 +58,112 @@ def _census(setting):
     return table, (table.label_rate() if setting == "b" else None)
 
 
-def census_game(setting: str = "a", fractions=(0.2, 0.5), *, n_train: int = 1000, n_shadows: int = 25,
-                n_victims: int = 200, epochs: int | None = None, n_query: int = 1024, seed: int = 0,
-                progress: bool = False) -> PropertyGame:
+def census_game(
+    setting: str = "a",
+    fractions=(0.2, 0.5),
+    *,
+    n_train: int = 1000,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    epochs: int | None = None,
+    n_query: int = 1024,
+    seed: int = 0,
+    progress: bool = False,
+) -> PropertyGame:
     """The census game: worlds with `fractions` of women, in setting "a", "b" or "c" (module docstring)."""
     table, label_rate = _census(setting)
     return play_property_game(
-        table.X, table.y, table.group, fractions=fractions, n_train=n_train, n_shadows=n_shadows,
-        n_victims=n_victims, build_model=tabular_mlp(table.X.shape[1]), recipe=_recipe(epochs),
-        label_rate=label_rate, n_query=n_query, seed=seed, progress=progress,
+        table.X,
+        table.y,
+        table.group,
+        fractions=fractions,
+        n_train=n_train,
+        n_shadows=n_shadows,
+        n_victims=n_victims,
+        build_model=tabular_mlp(table.X.shape[1]),
+        recipe=_recipe(epochs),
+        label_rate=label_rate,
+        n_query=n_query,
+        seed=seed,
+        progress=progress,
     )
 
 
-def census_sweep(base_fraction: float = 0.2, other_fractions=(0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7), *,
-                 setting: str = "a", n_train: int = 1000, n_shadows: int = 25, n_victims: int = 200,
-                 epochs: int | None = None, n_query: int = 1024, seed: int = 0, progress: bool = False):
+def census_sweep(
+    base_fraction: float = 0.2,
+    other_fractions=(0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7),
+    *,
+    setting: str = "a",
+    n_train: int = 1000,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    epochs: int | None = None,
+    n_query: int = 1024,
+    seed: int = 0,
+    progress: bool = False,
+):
     """One census game per world-1 fraction against the same world 0 (the lesson's slider)."""
     table, label_rate = _census(setting)
     return sweep_property_game(
-        table.X, table.y, table.group, base_fraction=base_fraction, other_fractions=other_fractions,
-        n_train=n_train, n_shadows=n_shadows, n_victims=n_victims, build_model=tabular_mlp(table.X.shape[1]),
-        recipe=_recipe(epochs), label_rate=label_rate, n_query=n_query, seed=seed, progress=progress,
+        table.X,
+        table.y,
+        table.group,
+        base_fraction=base_fraction,
+        other_fractions=other_fractions,
+        n_train=n_train,
+        n_shadows=n_shadows,
+        n_victims=n_victims,
+        build_model=tabular_mlp(table.X.shape[1]),
+        recipe=_recipe(epochs),
+        label_rate=label_rate,
+        n_query=n_query,
+        seed=seed,
+        progress=progress,
     )
 
 
-def digits_game(fractions=(0.1, 0.2), *, digit: int = 0, n_train: int = 500, n_shadows: int = 25,
-                n_victims: int = 200, epochs: int | None = None, n_query: int = 256, seed: int = 0,
-                progress: bool = False) -> PropertyGame:
+def digits_game(
+    fractions=(0.1, 0.2),
+    *,
+    digit: int = 0,
+    n_train: int = 500,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    epochs: int | None = None,
+    n_query: int = 256,
+    seed: int = 0,
+    progress: bool = False,
+) -> PropertyGame:
     """MNIST-5k digits: worlds whose training sets hold `fractions` of the digit `digit`."""
     digits = load_digits()
     return play_property_game(
-        digits.X, digits.y, digits.y == digit, fractions=fractions, n_train=n_train, n_shadows=n_shadows,
-        n_victims=n_victims, build_model=tabular_mlp(digits.X.shape[1], n_classes=10), recipe=_recipe(epochs),
-        n_query=n_query, seed=seed, progress=progress,
+        digits.X,
+        digits.y,
+        digits.y == digit,
+        fractions=fractions,
+        n_train=n_train,
+        n_shadows=n_shadows,
+        n_victims=n_victims,
+        build_model=tabular_mlp(digits.X.shape[1], n_classes=10),
+        recipe=_recipe(epochs),
+        n_query=n_query,
+        seed=seed,
+        progress=progress,
     )
 
 
-def presence_game(share: float = 0.1, *, company: str = "Northeast", n_train: int = 1000, n_shadows: int = 25,
-                  n_victims: int = 200, epochs: int | None = None, n_query: int = 1024, seed: int = 0,
-                  progress: bool = False) -> PropertyGame:
+def presence_game(
+    share: float = 0.1,
+    *,
+    company: str = "Northeast",
+    n_train: int = 1000,
+    n_shadows: int = 25,
+    n_victims: int = 200,
+    epochs: int | None = None,
+    n_query: int = 1024,
+    seed: int = 0,
+    progress: bool = False,
+) -> PropertyGame:
     """Company X: world 0 holds none of `company`'s records (a census region), world 1 a `share` of them.
 
     Gender is not an input; the region is (it is an ordinary feature of a customer record).
@@ -105,7 +172,16 @@ def presence_game(share: float = 0.1, *, company: str = "Northeast", n_train: in
         raise ValueError(f"company must be one of the census regions {list(CENSUS_REGIONS)}, got {company!r}.")
     table = load_census()
     return play_property_game(
-        table.X, table.y, np.asarray(table.source) == company, fractions=(0.0, share), n_train=n_train,
-        n_shadows=n_shadows, n_victims=n_victims, build_model=tabular_mlp(table.X.shape[1]), recipe=_recipe(epochs),
-        n_query=n_query, seed=seed, progress=progress,
+        table.X,
+        table.y,
+        np.asarray(table.source) == company,
+        fractions=(0.0, share),
+        n_train=n_train,
+        n_shadows=n_shadows,
+        n_victims=n_victims,
+        build_model=tabular_mlp(table.X.shape[1]),
+        recipe=_recipe(epochs),
+        n_query=n_query,
+        seed=seed,
+        progress=progress,
     )

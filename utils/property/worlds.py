@@ -30,7 +30,9 @@ def _as_mask(values, name: str, n: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D with one entry per record, got shape {arr.shape}.")
     if arr.dtype != bool:
         if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
-            raise ValueError(f"{name} must be True/False (or 0/1) per record; found values {np.unique(arr)[:5].tolist()}.")
+            raise ValueError(
+                f"{name} must be True/False (or 0/1) per record; found values {np.unique(arr)[:5].tolist()}."
+            )
         arr = arr.astype(bool)
     if n is not None and len(arr) != n:
         raise ValueError(f"{name} has {len(arr)} entries but there are {n} records; take both from the same records.")
@@ -88,7 +90,11 @@ def split_pool(n_records: int, *, attacker_share: float = 0.5, stratify=None, se
     n_records = check_positive_int(n_records, "n_records", minimum=2)
     attacker_share = check_fraction(attacker_share, "attacker_share")
     rng = np.random.default_rng(check_seed(seed))
-    keys = np.zeros(n_records, dtype=np.int64) if stratify is None else np.unique(np.asarray(stratify), return_inverse=True)[1]
+    keys = (
+        np.zeros(n_records, dtype=np.int64)
+        if stratify is None
+        else np.unique(np.asarray(stratify), return_inverse=True)[1]
+    )
     if len(keys) != n_records:
         raise ValueError(f"stratify has {len(keys)} entries but there are {n_records} records.")
     attacker = []
@@ -101,8 +107,15 @@ def split_pool(n_records: int, *, attacker_share: float = 0.5, stratify=None, se
 
 
 def draw_training_sets(
-    group, fraction: float, n_train: int, n_sets: int, *, pool=None, labels=None,
-    label_rate: float | None = None, seed: int = 0,
+    group,
+    fraction: float,
+    n_train: int,
+    n_sets: int,
+    *,
+    pool=None,
+    labels=None,
+    label_rate: float | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """K training sets of one world: each holds exactly ``round(fraction * n_train)`` group records.
 
@@ -141,7 +154,9 @@ def draw_training_sets(
     n_sets = check_positive_int(n_sets, "n_sets")
     pool = np.arange(len(group)) if pool is None else np.asarray(pool)
     if pool.ndim != 1 or pool.dtype == bool or not np.issubdtype(pool.dtype, np.integer):
-        raise ValueError(f"pool must be a 1-D array of record indices (integers), got dtype {pool.dtype} and shape {pool.shape}.")
+        raise ValueError(
+            f"pool must be a 1-D array of record indices (integers), got dtype {pool.dtype} and shape {pool.shape}."
+        )
     if len(pool) and (pool.min() < 0 or pool.max() >= len(group)):
         raise ValueError(f"pool holds indices from {pool.min()} to {pool.max()}, but there are {len(group)} records.")
     if label_rate is not None:
@@ -158,8 +173,11 @@ def draw_training_sets(
     for kind, need in counts.items():
         have = len(kinds[kind])
         if need > have:
-            what = ("group" if kind is True else "other") if label_rate is None else \
-                f"{'group' if kind[0] else 'other'} records with label {kind[1]}"
+            what = (
+                ("group" if kind is True else "other")
+                if label_rate is None
+                else f"{'group' if kind[0] else 'other'} records with label {kind[1]}"
+            )
             raise ValueError(
                 f"impossible world: a training set of {n_train} records with a group fraction of {fraction:g}"
                 f"{'' if label_rate is None else f' and label rate {label_rate:g}'} needs {need} {what}"
