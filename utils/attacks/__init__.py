@@ -12,6 +12,7 @@ and is registered by name in `registry` (``registry.get("lira-online")``), so `u
 - `shadow`   : shadow models on balanced halves (batched) and Shokri et al.'s per-class attack models.
 - `lira`     : the Likelihood Ratio Attack, online and offline (Carlini et al. 2022).
 - `rmia`     : the Robust Membership Inference Attack, online and offline (Zarifzadeh et al. 2024).
+- `label_only`: attacks that see only predicted labels (gap, label robustness, boundary distance; lesson 07).
 - `label_only`: gap, label-robustness and boundary-distance attacks on labels alone (Lesson 07).
 - `pooled`   : several targets scored against the same shadows, for honest TPR at 0.1% FPR.
 - `report`   : one tidy table (AUC, advantage, TPR at low FPR with Clopper-Pearson intervals, time).
