@@ -189,3 +189,24 @@ def test_generated_exercises_give_no_solution_away(solution):
         assert "NotImplementedError" in generated or build.ANSWER_PLACEHOLDER in generated
     for cell in exercise.cells:
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None
+
+
+def test_graded_release_has_no_solutions_and_working_checks(tmp_path):
+    import os
+
+    target = tmp_path / "release"
+    done = subprocess.run([sys.executable, "-m", "utils.build_exercises", "--graded", str(target)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (target / "exercises").glob("*.ipynb")) == sorted(
+        p.name for p in (ROOT / "exercises").glob("*.ipynb"))
+    generated = (target / "utils" / "checks" / "ex01.py").read_text()
+    assert "def per_record_losses" not in generated and "reference=" not in generated
+    code = "from utils.checks import ex01, ex02\nex01.q1.solution()\nex02.q3.solution()\nex01.q1.hint()\n"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(target), "HOME": str(tmp_path)}
+    shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("not part of this graded release") == 2 and "Hint 1" in shown.stdout
+    again = subprocess.run([sys.executable, "-m", "utils.build_exercises", "--graded", str(target)],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 1 and "exists already" in again.stderr

@@ -215,13 +215,24 @@ def test_malformed_answers_are_rejected(data):
         harness.answer_from_json(data)
 
 
-def test_answers_file_needs_every_question_with_the_right_count():
-    good = {"1.1/hidden": [harness.answer_to_json(core.to_answer(1.0))] * 3}
-    assert len(harness.answers_from_json(good, {"1.1/hidden": 3})["1.1/hidden"]) == 3
+def test_answers_lines_need_the_right_count_and_keep_the_questions_that_came_back():
+    line = {"id": "1.1/hidden", "origin": "notebook", "answers": [harness.answer_to_json(core.to_answer(1.0))] * 3}
+    answers, problems = harness.answers_from_json([line], {"1.1/hidden": 3, "1.2/hidden": 3})
+    assert len(answers["1.1/hidden"]) == 3 and "no answers" in problems["1.2/hidden"]
+    answers, problems = harness.answers_from_json([line, "junk", 7], {"1.1/hidden": 2})
+    assert answers == {} and "expected 2" in problems["1.1/hidden"]
     with pytest.raises(ValueError):
-        harness.answers_from_json(good, {"1.1/hidden": 2})
-    with pytest.raises(ValueError):
-        harness.answers_from_json(good, {"1.2/hidden": 3})
+        harness.answers_from_json({"1.1/hidden": []}, {"1.1/hidden": 3})
+    assert harness.origins_from_json([line, {"id": 5}]) == {"1.1/hidden": "notebook"}
+
+
+def test_function_origin_tells_notebook_cells_from_elsewhere():
+    namespace = {"__name__": "__main__"}
+    exec(compile("def f(x):\n    return x\n", "/tmp/ipykernel_42/1234.py", "exec"), namespace)
+    assert harness.function_origin(namespace["f"]) == harness.NOTEBOOK_ORIGIN
+    assert harness.function_origin(np.mean) == "numpy.mean"
+    assert harness.function_origin(len) == "builtins.len"
+    assert harness.function_origin(ex01.per_record_losses) == "utils.checks.ex01.per_record_losses"
 
 
 def test_collect_answers_reports_each_function_s_fate(tmp_path):
@@ -237,9 +248,11 @@ def test_collect_answers_reports_each_function_s_fate(tmp_path):
     }
     names = ["double", "absent", "not_a_function", "quits", "sleeps"]
     spec = {"questions": [{"id": n, "function": n, "cases": [{"x": "a", "k": "b"}]} for n in names]}
-    out = tmp_path / "answers.json"
+    out = tmp_path / "answers.jsonl"
     harness.collect_answers(namespace, json.dumps(spec), str(inputs), str(out), call_timeout=0.5)
-    answers = harness.answers_from_json(json.loads(out.read_text()), {n: 1 for n in names})
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    answers, problems = harness.answers_from_json(lines, {n: 1 for n in names})
+    assert problems == {}
     assert np.array_equal(answers["double"][0].values, [0.0, 2.0, 4.0])
     assert answers["absent"][0].kind == "missing"
     assert answers["not_a_function"][0].kind == "missing" and "int" in answers["not_a_function"][0].error
@@ -260,3 +273,63 @@ def test_exercise_rejects_duplicate_or_foreign_question_ids():
         core.Exercise(1, "x", (ex01.q1, ex01.q1))
     with pytest.raises(ValueError, match="does not belong"):
         core.Exercise(2, "x", (ex01.q1,))
+
+
+# ----------------------------------------------------------------------------- typed states
+def test_outcomes_and_answer_kinds_are_enums_that_refuse_unknown_values():
+    assert core.Verdict("correct", "x").outcome is core.Outcome.CORRECT
+    assert core.Answer("missing").kind is core.AnswerKind.MISSING
+    with pytest.raises(ValueError):
+        core.Verdict("passed", "x")
+    with pytest.raises(ValueError):
+        core.Answer("fine")
+
+
+# ----------------------------------------------------------------------------- no reference in the student copy
+def test_student_library_holds_no_reference_judge_or_model_answer(tmp_path):
+    import inspect
+    import subprocess
+    import sys
+
+    from utils.checks import release
+
+    files = release.student_library()
+    text = b"\n".join(files.values())
+    for number in release.exercise_numbers():
+        exercise = load_exercise(number)
+        for q in exercise.function_questions:
+            body = inspect.getsource(q.reference).split("\n", 1)[1].strip().encode()
+            assert body not in text, q.id
+            assert inspect.getsource(q.judge).strip().encode() not in text, q.id
+        for q in exercise.written_questions:
+            assert q.model_answer.strip().encode() not in text, q.id
+    release.write_files(files, tmp_path)
+    code = (
+        "import numpy as np\n"
+        "from utils.checks import ex01\n"
+        "from utils.checks.ex01 import q1, q2, EXERCISE\n"
+        "def gap(train_losses, test_losses):\n    return float(np.mean(test_losses) - np.mean(train_losses))\n"
+        "ex01.q2.check(gap)\n"
+        "ex01.q2.check(lambda train_losses, test_losses: 0.0)\n"
+        "ex01.q1.solution(); ex01.q3.solution()\n"
+        "try:\n    q1.reference(logits=1, labels=1)\nexcept RuntimeError as e:\n    print('no reference:', e)\n"
+        "print([q.id for q in EXERCISE.questions])\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Exercise 1.2: public checks passed" in out and "Not quite yet" in out
+    assert "not part of this graded release" in out and "def " not in out and "John Doe" not in out
+    assert "no reference:" in out and "['1.1', '1.2', '1.3']" in out
+
+
+def test_graded_setting_hides_solutions(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_GRADED", "1")
+    ex01.q1.solution()
+    ex01.q3.solution()
+    out = capsys.readouterr().out
+    assert "not shown" in out and "def " not in out and "John Doe" not in out
+    monkeypatch.setenv("COURSE_GRADED", "0")
+    ex01.q1.solution()
+    assert "def per_record_losses" in capsys.readouterr().out

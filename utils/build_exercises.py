@@ -2,6 +2,14 @@
 
     python -m utils.build_exercises            # solutions/NN_*.ipynb -> exercises/NN_*.ipynb
     python -m utils.build_exercises --check    # regenerate into a temporary folder; fail on any difference
+    python -m utils.build_exercises --graded DIR   # a graded release for students: no solutions anywhere
+
+A graded release (for a cohort whose exercises count) is a folder with ``exercises/`` and a copy of
+the course library ``utils/`` in which the exercise checks hold no reference solutions, judges or
+model answers (`utils.checks.release`): ``check()`` still runs the public checks against stored
+answers, ``hint()`` works, and ``qM.solution()`` shows nothing. Hand students that folder (plus
+``lessons/`` and ``data/`` if they need them) instead of the repository. Setting ``COURSE_GRADED=1``
+in the environment of a shared server also makes ``solution()`` show nothing in the full library.
 
 ``solutions/NN_*.ipynb`` is the only hand-written exercise notebook; ``exercises/`` is generated and
 never edited by hand. In a solution notebook, a cell that holds an answer carries the tag
@@ -30,6 +38,8 @@ from pathlib import Path
 
 import nbformat
 
+from .checks.markers import ANSWER_BEGIN, ANSWER_END, ANSWER_PLACEHOLDER, CODE_BEGIN, CODE_END, SOLUTION_TAG
+
 __all__ = [
     "BuildError",
     "SOLUTIONS_DIR",
@@ -40,6 +50,7 @@ __all__ = [
     "render",
     "build_all",
     "check_all",
+    "build_graded_release",
     "main",
 ]
 
@@ -47,10 +58,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS_DIR = ROOT / "solutions"
 EXERCISES_DIR = ROOT / "exercises"
 
-SOLUTION_TAG = "solution"
-CODE_BEGIN, CODE_END = "### BEGIN SOLUTION", "### END SOLUTION"
-ANSWER_BEGIN, ANSWER_END = "<!-- BEGIN ANSWER -->", "<!-- END ANSWER -->"
-ANSWER_PLACEHOLDER = "*Your answer here*"
 KEPT_CELL_METADATA = ("tags", "exercise")
 NOTEBOOK_NAME = re.compile(r"^(\d{2})_[A-Za-z0-9_\-]+\.ipynb$")
 
@@ -210,6 +217,22 @@ def check_all(solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR) -> list:
     return problems
 
 
+def build_graded_release(target, solutions_dir=SOLUTIONS_DIR) -> list:
+    """Write ``target/exercises/`` and ``target/utils/`` (the library without reference solutions).
+
+    Returns the paths written. Refuses a `target` that already holds a ``utils/`` folder.
+    """
+    from .checks.release import student_library, write_files
+
+    target = Path(target)
+    if (target / "utils").exists():
+        raise BuildError(f"{target / 'utils'} exists already; give an empty or new folder for the graded release.")
+    written = build_all(solutions_dir, target / "exercises")
+    files = student_library(ROOT)
+    write_files(files, target, read_only=False)
+    return written + [target / relative for relative in files]
+
+
 def _first_difference(expected: bytes, found: bytes) -> str:
     try:
         a, b = nbformat.reads(expected.decode(), as_version=4), nbformat.reads(found.decode(), as_version=4)
@@ -228,8 +251,16 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="regenerate into a temporary folder and fail on any difference")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help="folder of solution notebooks")
     parser.add_argument("--exercises", type=Path, default=EXERCISES_DIR, help="folder of generated exercise notebooks")
+    parser.add_argument("--graded", type=Path, metavar="DIR", default=None,
+                        help="write a graded release into DIR: exercises/ and a utils/ without reference solutions, "
+                             "where qM.solution() shows nothing")
     args = parser.parse_args(argv)
     try:
+        if args.graded is not None:
+            written = build_graded_release(args.graded, args.solutions)
+            print(f"wrote a graded release to {args.graded} ({len(written)} files): exercises/ and utils/ without "
+                  "reference solutions.")
+            return 0
         if args.check:
             problems = check_all(args.solutions, args.exercises)
             for problem in problems:

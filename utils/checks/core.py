@@ -21,7 +21,9 @@ expected and the actual value), *correct* ("public checks passed": graders also 
 from __future__ import annotations
 
 import copy
+import enum
 import inspect
+import os
 import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
@@ -29,6 +31,9 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
+    "AnswerKind",
+    "Outcome",
+    "graded_release",
     "Answer",
     "Verdict",
     "capture",
@@ -39,7 +44,27 @@ __all__ = [
     "describe_inputs",
 ]
 
-CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
+
+
+class Outcome(enum.StrEnum):
+    """The outcome of checking one question (a `str`, so ``outcome == "correct"`` still holds)."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    NOT_ATTEMPTED = "not attempted"
+
+
+class AnswerKind(enum.StrEnum):
+    """What calling a student's function produced (see `Answer`)."""
+
+    VALUE = "value"
+    RAISED = "raised"
+    NOT_ATTEMPTED = "not attempted"
+    MISSING = "missing"
+
+
+CORRECT, INCORRECT, NOT_ATTEMPTED = Outcome.CORRECT, Outcome.INCORRECT, Outcome.NOT_ATTEMPTED
+GRADED_VARIABLE = "COURSE_GRADED"  # set to 1 for a cohort whose exercises count: solution() shows nothing
 MAX_ANSWER_VALUES = 1_000_000  # a larger return value is reported by shape only
 
 
@@ -49,7 +74,7 @@ class Answer:
 
     Attributes
     ----------
-    kind : {"value", "raised", "not attempted", "missing"}
+    kind : AnswerKind
         ``value``: it returned something; ``raised``: it raised an exception; ``not attempted``: it
         raised ``NotImplementedError`` or returned ``None``; ``missing``: no function of that name.
     type_name : str
@@ -60,18 +85,24 @@ class Answer:
         For ``raised``/``missing``: a one-line explanation.
     """
 
-    kind: str
+    kind: AnswerKind
     type_name: str = ""
     values: np.ndarray | None = None
     error: str = ""
 
+    def __post_init__(self):
+        object.__setattr__(self, "kind", AnswerKind(self.kind))  # ValueError for an unknown kind
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking one question: `outcome` is "correct", "incorrect" or "not attempted"."""
+    """The outcome of checking one question, and the message that explains it."""
 
-    outcome: str
+    outcome: Outcome
     message: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
     @property
     def passed(self) -> bool:
@@ -81,24 +112,24 @@ class Verdict:
 def to_answer(obj) -> Answer:
     """Reduce a returned object to an `Answer` (numbers become a float64 array, if possible)."""
     if obj is None:
-        return Answer(NOT_ATTEMPTED, "NoneType")
+        return Answer(AnswerKind.NOT_ATTEMPTED, "NoneType")
     type_name = type(obj).__name__
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # a torch tensor: accept it as an array
         try:
             obj = obj.detach().cpu().numpy()
         except Exception:
-            return Answer("value", type_name)
+            return Answer(AnswerKind.VALUE, type_name)
     if isinstance(obj, (str, bytes, dict, set)):
-        return Answer("value", type_name)
+        return Answer(AnswerKind.VALUE, type_name)
     try:
         arr = np.asarray(obj)
     except Exception:
-        return Answer("value", type_name)
+        return Answer(AnswerKind.VALUE, type_name)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        return Answer("value", type_name)
+        return Answer(AnswerKind.VALUE, type_name)
     if np.iscomplexobj(arr) or arr.size > MAX_ANSWER_VALUES:
-        return Answer("value", f"{type_name} of shape {arr.shape} and dtype {arr.dtype}")
-    return Answer("value", type_name, arr.astype(np.float64))
+        return Answer(AnswerKind.VALUE, f"{type_name} of shape {arr.shape} and dtype {arr.dtype}")
+    return Answer(AnswerKind.VALUE, type_name, arr.astype(np.float64))
 
 
 def capture(function: Callable, args: dict) -> Answer:
@@ -110,10 +141,10 @@ def capture(function: Callable, args: dict) -> Answer:
     try:
         result = function(**copy.deepcopy(args))
     except NotImplementedError:
-        return Answer(NOT_ATTEMPTED, "NotImplementedError")
+        return Answer(AnswerKind.NOT_ATTEMPTED, "NotImplementedError")
     except Exception as exc:  # the student's bug: report it, never crash the check
         text = " ".join(str(exc).split())
-        return Answer("raised", type(exc).__name__, error=f"{type(exc).__name__}: {text[:300]}")
+        return Answer(AnswerKind.RAISED, type(exc).__name__, error=f"{type(exc).__name__}: {text[:300]}")
     return to_answer(result)
 
 
@@ -174,10 +205,12 @@ class FunctionQuestion:
         """The reference's answer on one case (the inputs are copied first)."""
         return self.reference(**copy.deepcopy(args))
 
-    def grade(self, cases: list, answers: list, *, checks: str = "public") -> Verdict:
+    def grade(self, cases: list, answers: list, *, checks: str = "public", expected: list | None = None) -> Verdict:
         """Compare the student's `answers` (one `Answer` per case) with the reference on `cases`.
 
-        `checks` names the kind of inputs in messages: "public" or "hidden".
+        `checks` names the kind of inputs in messages: "public" or "hidden". `expected`, when
+        given, holds the reference's answers on `cases` already (a library without references
+        stores them), so the reference is not called.
         """
         label = f"{checks} case"
         if len(answers) != len(cases):
@@ -185,13 +218,13 @@ class FunctionQuestion:
         name = self.function_name
         for i, (args, answer) in enumerate(zip(cases, answers), start=1):
             where = f"{label} {i} of {len(cases)} ({describe_inputs(args)})"
-            if answer.kind == "missing":
+            if answer.kind == AnswerKind.MISSING:
                 return Verdict(
                     NOT_ATTEMPTED,
                     f"No function called `{name}` was found{': ' + answer.error if answer.error else ''}. "
                     f"Keep the name `{name}` and the arguments the exercise gives.",
                 )
-            if answer.kind == NOT_ATTEMPTED:
+            if answer.kind == AnswerKind.NOT_ATTEMPTED:
                 if answer.type_name == "NoneType":
                     return Verdict(
                         NOT_ATTEMPTED,
@@ -202,9 +235,9 @@ class FunctionQuestion:
                     f"Exercise {self.id} is not attempted yet: `{name}` still raises NotImplementedError. "
                     "Replace the `raise NotImplementedError(...)` line with your code, then check again.",
                 )
-            if answer.kind == "raised":
+            if answer.kind == AnswerKind.RAISED:
                 return Verdict(INCORRECT, f"Not quite yet. `{name}` raised {answer.error} on {where}.")
-            problem = self.judge(args, self.expected(args), answer)
+            problem = self.judge(args, self.expected(args) if expected is None else expected[i - 1], answer)
             if problem:
                 return Verdict(INCORRECT, f"Not quite yet. On {where}: {problem}")
         return Verdict(CORRECT, f"Exercise {self.id}: {checks} checks passed ({len(cases)} cases).")
@@ -237,7 +270,10 @@ class FunctionQuestion:
         _print_hint(self, n)
 
     def solution(self) -> None:
-        """Print the reference implementation."""
+        """Print the reference implementation (nothing in a graded release, see `graded_release`)."""
+        if graded_release():
+            print(_GRADED_MESSAGE)
+            return
         source = textwrap.dedent(inspect.getsource(self.reference))
         print(f"Solution to exercise {self.id} ({self.title}):\n\n{source}")
 
@@ -273,12 +309,27 @@ class WrittenQuestion:
         _print_hint(self, n)
 
     def solution(self) -> None:
-        """Print the model answer."""
+        """Print the model answer (nothing in a graded release, see `graded_release`)."""
+        if graded_release():
+            print(_GRADED_MESSAGE)
+            return
         print(f"A model answer to exercise {self.id} ({self.title}):\n\n{self.model_answer.strip()}")
 
     def _handle(self) -> str:
         number, question = self.id.split(".")
         return f"ex{int(number):02d}.q{question}"
+
+
+_GRADED_MESSAGE = "Solutions are not shown in this course: your exercises are graded. Hints are: try .hint()."
+
+
+def graded_release() -> bool:
+    """True when solutions must stay hidden: ``COURSE_GRADED=1`` is set (a graded cohort).
+
+    The grader's sandbox and ``python -m utils.build_exercises --graded`` go further: the library
+    they hand to students holds no reference solutions at all (`utils.checks.release`).
+    """
+    return os.environ.get(GRADED_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
 def _print_hint(question, n):

@@ -1,141 +1,187 @@
 """``python -m utils.grade SUBMISSIONS... --out DIR``: grade a batch of exercise notebooks.
 
-For each submission (in parallel, one sandboxed kernel each): execute it with time and memory
-limits, call the student's functions on the public inputs and on fresh hidden inputs, and compare
-with the reference answers here, in the grader process. The batch always finishes: a submission
-that breaks (syntax errors, infinite loops, a dead kernel, huge allocations or outputs, a file
-that is not a notebook) gets an error status and 0 for what it could not show, and every other
-student keeps their results. The exit code is 0 whenever the batch finished.
+Every option is checked before anything runs (a clear message and exit code 2), and so are the
+submissions (two files claiming one student's notebook: refused, naming both) and ``--out``
+(another grader writing there: refused; results of an earlier run: refused unless ``--merge``).
+Each notebook runs in its own sandbox (`utils.grading.sandbox`); ``--unsafe-no-sandbox`` is the
+only way to grade without bubblewrap, and it is said loudly.
+
+Exit codes: 0 every submission graded; 1 some submission hit a grader error (no score: grade it
+again) or a report could not be moved into place; 2 bad options or input, nothing graded.
+Also: ``python -m utils.grade autograder --out autograder.zip`` (a Gradescope bundle, see
+`utils.grading.gradescope`).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import math
 import os
 import sys
-import zlib
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-import numpy as np
-from tqdm.auto import tqdm
-
-from ..checks import load_exercise
-from . import report, scoring
-from .sandbox import Limits, LibrarySnapshot, read_capped, run_submission
+from . import report
+from .batch import grade_batch
+from .sandbox import Limits, SandboxUnavailable, probe_bwrap
 from .submissions import find_submissions
 
-__all__ = ["main", "grade_batch", "grade_one"]
+__all__ = ["main", "parse_args", "OutLock"]
+
+UNSAFE_BANNER = ("WARNING: --unsafe-no-sandbox: notebooks ran WITHOUT a sandbox, as your own user, with your files "
+                 "and network in reach. Use it only for notebooks you trust.")
 
 
-def _seed_sequence(seed: int, submission):
-    """Each submission's own stream of hidden inputs, derived from the batch seed and its name."""
-    key = zlib.crc32(f"{submission.student}/{submission.notebook}".encode())
-    return np.random.SeedSequence(entropy=int(seed), spawn_key=(key,))
-
-
-def grade_one(submission, exercises: dict, library: LibrarySnapshot, limits: Limits, *, seed: int, env=None):
-    """Grade one `Submission`; never raises for anything the submission does.
-
-    `seed` is the batch seed: the hidden inputs of this submission follow from it and its name.
-    """
-    exercise = exercises.get(submission.number)
-    if isinstance(exercise, str):
-        return scoring.unreadable_result(submission, None, exercise)
-    try:
-        data = read_capped(submission.path, scoring.MAX_NOTEBOOK_BYTES)
-        nb = scoring.read_notebook(data)
-    except (ValueError, OSError) as exc:
-        return scoring.unreadable_result(submission, exercise, str(exc))
-    seed_sequence = _seed_sequence(seed, submission)
-    spec, arrays, cases = scoring.draw_inputs(exercise, np.random.default_rng(seed_sequence))
-    run = run_submission(data, submission.path.name, spec, arrays, library, limits, env=env)
-    tests = scoring.score_run(exercise, cases, run)
-    tests += scoring.written_tests(exercise, scoring.written_answers(nb, exercise))
-    return scoring.NotebookResult(
-        submission.student, submission.notebook, submission.number, tests, run.status, run.detail,
-        hidden_seed=f"--seed {seed}",
-        seconds=run.seconds, output_bytes=run.output_bytes, cell_errors=run.cell_errors or [],
-    )
-
-
-def _load_exercises(numbers) -> dict:
-    """Import every exercise module before any student code runs; a missing one becomes an error text."""
-    exercises = {}
-    for number in sorted(set(numbers)):
+def _number(kind, low, high=math.inf, *, low_open=False):
+    """An argparse type: a finite `kind` in [low, high] (or (low, high] with `low_open`)."""
+    def parse(text):
         try:
-            exercises[number] = load_exercise(number)
-        except ValueError as exc:
-            exercises[number] = str(exc)
-    return exercises
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value) or value > high or (value <= low if low_open else value < low):
+            bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+            upper = f" and at most {high:g}" if math.isfinite(high) else ""
+            raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bound}{upper}")
+        return value
+    return parse
 
 
-def grade_batch(submissions, out: Path, limits: Limits, *, jobs: int = 1, seed: int | None = None, env=None,
-                progress=True) -> list:
-    """Grade `submissions` with `jobs` kernels at a time and write every report into `out`.
-
-    `seed` None draws a fresh batch seed from OS entropy (nobody can know the hidden inputs in
-    advance); each report records it, and ``--seed`` with that number reproduces the inputs.
-    """
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
-    exercises = _load_exercises(s.number for s in submissions)
-    library = LibrarySnapshot()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    results = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_one, s, exercises, library, limits, seed=seed, env=env): s for s in submissions}
-        for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="notebook", disable=not progress):
-            submission = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a grader bug must not lose the rest of the batch
-                exercise = exercises.get(submission.number)
-                result = scoring.unreadable_result(
-                    submission, exercise if not isinstance(exercise, str) else None,
-                    f"the grader failed on this submission ({type(exc).__name__}: {exc})")
-            report.write_json(out, result)
-            results.append(result)
-    report.write_scores_csv(out, results)
-    report.write_manual_answers(out, results, {k: v for k, v in exercises.items() if not isinstance(v, str)})
-    return results
-
-
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m utils.grade",
-        description="Grade exercise notebooks: run each in a sandboxed kernel with time and memory limits, "
-                    "run its public and hidden checks, and write Gradescope reports.")
+        description="Grade exercise notebooks: run each in a sandbox (bubblewrap) with time and memory limits, "
+                    "check its functions on public and hidden inputs, and write Gradescope reports. "
+                    "Also: python -m utils.grade autograder --out autograder.zip (a Gradescope bundle).")
     parser.add_argument("submissions", nargs="+", type=Path,
                         help="notebooks, or folders of student_id/NN_*.ipynb or NN_*__student_id.ipynb")
     parser.add_argument("--out", type=Path, required=True, help="folder for the reports")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="kernels run at once (default: CPU count)")
-    parser.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell (default 60)")
-    parser.add_argument("--notebook-timeout", type=float, default=300.0, help="seconds for all cells together (default 300)")
-    parser.add_argument("--harness-timeout", type=float, default=60.0, help="seconds for the hidden checks (default 60)")
-    parser.add_argument("--memory-mb", type=int, default=3072, help="memory per kernel in MiB (default 3072)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="batch seed of the hidden inputs (default: fresh OS entropy; each report records it)")
+    parser.add_argument("--merge", action="store_true",
+                        help="--out holds earlier results: keep them, replacing only the notebooks graded again "
+                             "(without it, such an --out is refused)")
+    parser.add_argument("--jobs", type=_number(int, 1, 256), default=max(1, (os.cpu_count() or 1) // 2),
+                        help="sandboxes run at once (default: half the CPU count)")
+    parser.add_argument("--cell-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0,
+                        help="seconds per cell (default 60)")
+    parser.add_argument("--notebook-timeout", type=_number(float, 0, 86400, low_open=True), default=300.0,
+                        help="seconds for all cells together (default 300)")
+    parser.add_argument("--harness-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0,
+                        help="seconds for the checks (default 60)")
+    parser.add_argument("--memory-mb", type=_number(int, 256, 2**20), default=3072,
+                        help="heap memory per kernel in MiB (default 3072)")
+    parser.add_argument("--tmpfs-mb", type=_number(int, 16, 2**20), default=256,
+                        help="size of each sandbox's private /tmp in MiB: all a notebook may write (default 256)")
+    parser.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=None,
+                        help="batch seed of the hidden inputs (default: fresh OS entropy, never written anywhere)")
     parser.add_argument("--fast", action="store_true", help="run notebooks with COURSE_FAST=1 (smaller sizes, same code)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade without bubblewrap, as your own user: only for notebooks you trust")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    return parser
 
-    submissions, warnings = find_submissions(args.submissions)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+
+def parse_args(argv=None):
+    """The parsed options (argparse exits with code 2 and a message on a bad one)."""
+    return build_parser().parse_args(argv)
+
+
+class OutLock:
+    """An exclusive lock on ``--out`` (``DIR/.grader.lock``, released when the process ends)."""
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / ".grader.lock"
+        self.file = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.file.close()
+            self.file = None
+            return False
+        self.file.truncate(0)
+        self.file.write(f"{os.getpid()}\n")
+        self.file.flush()
+        return True
+
+    def release(self) -> None:
+        if self.file is not None:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+            self.file.close()
+            self.file = None
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("autograder", "gradescope") and not Path(argv[0]).exists():
+        from . import gradescope
+
+        return gradescope.main(argv)
+    args = parse_args(argv)
+    submissions, skipped, collisions = find_submissions(args.submissions)
+    for item in skipped:
+        print(f"warning: {item}", file=sys.stderr)
+    if collisions:
+        for collision in collisions:
+            print(f"error: {collision}", file=sys.stderr)
+        return _error("student ids collide (listed above); rename the files so that each student has one id, "
+                      "then grade again. Nothing was graded.")
     if not submissions:
-        print("error: no submissions found (notebooks are named NN_title.ipynb).", file=sys.stderr)
-        return 2
-    if args.jobs < 1 or args.cell_timeout <= 0 or args.notebook_timeout <= 0 or args.memory_mb < 256:
-        print("error: --jobs >= 1, positive timeouts and --memory-mb >= 256 are required.", file=sys.stderr)
-        return 2
-    jobs = min(args.jobs, len(submissions))
-    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                    harness_timeout=args.harness_timeout, memory_mb=args.memory_mb,
-                    threads=max(1, (os.cpu_count() or 1) // jobs))
-    env = {"COURSE_FAST": "1"} if args.fast else None
-    results = grade_batch(submissions, args.out, limits, jobs=jobs, seed=args.seed, env=env, progress=not args.no_progress)
+        return _error("no submissions found (notebooks are named NN_title.ipynb).")
+    if args.out.exists() and not args.out.is_dir():
+        return _error(f"--out {args.out} exists and is not a folder.")
+    bwrap = None
+    if not args.unsafe_no_sandbox:
+        try:
+            bwrap = probe_bwrap()
+        except SandboxUnavailable as exc:
+            return _error(str(exc))
+    lock = OutLock(args.out)
+    if not lock.acquire():
+        return _error(f"another grader is writing to {args.out} (it holds {lock.path}); wait for it to finish.")
+    try:
+        earlier = report.earlier_results(args.out)
+        if earlier and not args.merge:
+            return _error(f"{args.out} holds results of an earlier run ({earlier[0].name}, ...). Pass --merge to "
+                          "keep them and add this batch (notebooks graded again replace their old rows), or "
+                          "choose an empty folder.")
+        jobs = min(args.jobs, len(submissions))
+        limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                        harness_timeout=args.harness_timeout, memory_mb=args.memory_mb, tmpfs_mb=args.tmpfs_mb,
+                        threads=max(1, (os.cpu_count() or 1) // jobs))
+        env = {"COURSE_FAST": "1"} if args.fast else {}
+        if args.unsafe_no_sandbox:
+            print(UNSAFE_BANNER, file=sys.stderr)
+        results, exercises = grade_batch(submissions, limits, jobs=jobs, seed=args.seed, bwrap=bwrap, env=env,
+                                         progress=not args.no_progress)
+        try:
+            problems = report.publish(args.out, results,
+                                      {n: e.exercise for n, e in exercises.items() if e.exercise is not None},
+                                      merge=args.merge)
+        except (OSError, ValueError) as exc:
+            problems = [f"the reports could not be written ({exc})"]
+    finally:
+        lock.release()
     print(report.summary_table(results))
-    print(f"\n{len(results)} notebooks graded; reports in {args.out}/ (scores.csv, manual_answers.md, <student>/<notebook>.json)")
-    return 0
+    errors = [r for r in results if not r.graded]
+    print(f"\n{len(results)} notebooks graded; reports in {args.out}/ (scores.csv, manual_answers.md, "
+          "<student>/<notebook>.json)")
+    if skipped:
+        print(f"{len(skipped)} paths skipped:")
+        for item in skipped:
+            print(f"  {item}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if errors:
+        print(f"error: {len(errors)} notebooks were NOT graded because the grader failed (see 'grader error' above); "
+              "grade them again.", file=sys.stderr)
+    if args.unsafe_no_sandbox:
+        print(UNSAFE_BANNER)
+    return 1 if errors or problems else 0

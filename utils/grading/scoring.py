@@ -1,9 +1,11 @@
-"""Turn what a worker brought back into a grade, in the grader process (Lesson 01 onwards).
+"""Turn what a sandbox brought back into a grade, in the grader process (Lesson 01 onwards).
 
-Everything here runs outside the student's kernel: the hidden inputs are drawn here, the
-reference answers are computed here, and the student's raw answers (plain JSON) are validated and
-compared here. A notebook that timed out, whose kernel died, or that sent back nothing usable
-scores 0 on every automatic check, with a status that says why.
+Everything here runs outside the student's kernel: the hidden inputs are drawn here (only once
+the student's cells have run), the reference answers are computed here, and the student's raw
+answers (plain JSON) are validated and compared here. A check scores when its function answered
+correctly, even if a later cell timed out or killed the kernel (the cells before it are kept);
+a check with no answer scores 0 and says why. Answers from a function that was not defined in the
+notebook (an alias of a library function, say) are flagged for a person to look at.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from dataclasses import dataclass, field
 import nbformat
 import numpy as np
 
-from ..build_exercises import ANSWER_BEGIN, ANSWER_END, ANSWER_PLACEHOLDER
-from ..checks.harness import answers_from_json
+from ..checks.harness import NOTEBOOK_ORIGIN, answers_from_json, origins_from_json
+from ..checks.markers import ANSWER_BEGIN, ANSWER_END, ANSWER_PLACEHOLDER, EXERCISE_KEY
+from .states import GRADESCOPE_STATUS, RunStatus, TestOutcome
 
 __all__ = [
     "TestResult", "NotebookResult", "draw_inputs", "score_run", "read_notebook",
-    "written_answers", "written_tests", "unreadable_result",
+    "written_answers", "written_tests", "unreadable_result", "grader_error_result", "MAX_NOTEBOOK_BYTES",
 ]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -27,21 +30,23 @@ MAX_WRITTEN_CHARS = 5000
 
 @dataclass
 class TestResult:
-    """One line of the Gradescope report.
-
-    `status` is "passed", "failed", "error" (the check could not run: timeout, dead kernel, no
-    answers) or "manual" (a written answer, graded by a person).
-    """
+    """One line of a report: a check (public or hidden) of a function question, or a written answer."""
 
     name: str
-    exercise: str
-    status: str
+    question: str  # "1.1"; "" for the line about the notebook's run
+    outcome: TestOutcome
     score: float
     max_score: float
     output: str
+    kind: str = "function"  # "function", "written" or "run"
+    flag: str = ""  # why a person should look at this answer ("" when nothing is odd)
 
-    def to_json(self) -> dict:
-        return {"name": self.name, "score": self.score, "max_score": self.max_score, "status": self.status, "output": self.output}
+    def to_gradescope(self) -> dict:
+        data = {"name": self.name, "score": self.score, "max_score": self.max_score, "output": self.output,
+                "extra_data": {"outcome": str(self.outcome), "flag": self.flag}}
+        if self.outcome in GRADESCOPE_STATUS:
+            data["status"] = GRADESCOPE_STATUS[self.outcome]
+        return data
 
 
 @dataclass
@@ -52,13 +57,19 @@ class NotebookResult:
     notebook: str
     exercise: int | None
     tests: list
-    run_status: str
+    run: RunStatus
     detail: str = ""
-    hidden_seed: str = ""
+    stopped_at: int | None = None
     seconds: float = 0.0
     output_bytes: int = 0
     cell_errors: list = field(default_factory=list)
-    written: dict = field(default_factory=dict)
+    unsafe: bool = False  # graded without a sandbox (--unsafe-no-sandbox)
+    source: str = ""  # the submitted file, for the instructor's summary (never in the student's report)
+
+    @property
+    def graded(self) -> bool:
+        """False for a grader error: this submission has no grade yet, and must not read as a 0."""
+        return self.run != RunStatus.GRADER_ERROR
 
     @property
     def score(self) -> float:
@@ -69,46 +80,75 @@ class NotebookResult:
         return float(sum(t.max_score for t in self.tests))
 
     @property
+    def flags(self) -> list:
+        return [f"{t.question}: {t.flag}" for t in self.tests if t.flag]
+
+    @property
     def status(self) -> str:
-        """"error" when the notebook did not run to the end, else "passed" or "failed" (automatic checks)."""
-        automatic = [t for t in self.tests if t.max_score > 0]
-        if self.run_status != "ok" or any(t.status == "error" for t in automatic):
-            return "error"
-        return "passed" if all(t.status == "passed" for t in automatic) else "failed"
+        """What happened, in words: "ran", "ran with 2 errors", "timed out in cell 5", ..."""
+        errors = len(self.cell_errors)
+        with_errors = f" with {errors} error{'s' if errors != 1 else ''}" if errors else ""
+        if self.run == RunStatus.OK:
+            return f"ran{with_errors}"
+        where = f" in cell {self.stopped_at}" if self.stopped_at is not None else ""
+        if self.run == RunStatus.TIMEOUT:
+            return f"timed out{where}" + (f" (ran{with_errors} before)" if errors else "")
+        if self.run == RunStatus.DEAD:
+            return f"kernel died{where}" + (f" (ran{with_errors} before)" if errors else "")
+        if self.run == RunStatus.UNREADABLE:
+            return "could not be read"
+        return "grader error: not graded"
 
     def to_gradescope(self) -> dict:
-        summary = f"{self.score:g} / {self.max_score:g} automatic points."
-        if self.run_status != "ok":
-            summary += f" Your notebook did not finish ({self.detail}), so every automatic check scores 0."
-        summary += " Written answers are graded by hand."
+        if not self.graded:
+            summary = (f"This notebook could not be graded because the grader failed ({self.detail}). "
+                       "This is not a grade: it will be graded again.")
+        else:
+            summary = f"{self.score:g} / {self.max_score:g} automatic points. Your notebook {self.status}"
+            summary += f" ({self.detail})." if self.detail and self.run != RunStatus.OK else "."
+            if self.run in (RunStatus.TIMEOUT, RunStatus.DEAD):
+                summary += " The checks of the functions defined before that cell still count."
+            summary += " Written answers are graded by hand."
+        if self.unsafe:
+            summary += " WARNING: graded WITHOUT a sandbox (--unsafe-no-sandbox)."
+        if self.flags:
+            summary += " Some answers are flagged for a person to look at: " + "; ".join(self.flags)
         return {
             "score": self.score,
             "max_score": self.max_score,
             "execution_time": self.seconds,
             "output": summary,
-            "tests": [t.to_json() for t in self.tests],
+            "tests": [t.to_gradescope() for t in self.tests],
             "extra_data": {
                 "student": self.student,
                 "notebook": self.notebook,
-                "run_status": self.run_status,
+                "run_status": str(self.run),
+                "status": self.status,
                 "run_detail": self.detail,
-                "hidden_seed": self.hidden_seed,
+                "stopped_at": self.stopped_at,
                 "cell_errors": self.cell_errors,
                 "output_bytes": self.output_bytes,
+                "sandboxed": not self.unsafe,
+                "flags": self.flags,
             },
         }
 
     def rows(self) -> list:
-        """``scores.csv`` rows: one per question (hidden checks decide the score of a function question)."""
+        """``scores.csv`` rows: one per question (the hidden checks decide a function question's score)."""
         rows = []
         for test in self.tests:
-            if test.name.endswith("public checks") or test.exercise == "":
+            if test.kind == "run" or test.name.endswith("public checks"):
                 continue
-            rows.append({"student": self.student, "notebook": self.notebook, "exercise": test.exercise,
-                         "score": test.score, "max_score": test.max_score, "status": test.status})
+            written = test.kind == "written"
+            rows.append({"student": self.student, "notebook": self.notebook, "question": test.question,
+                         "kind": test.kind,
+                         "score": "" if written or not self.graded else f"{test.score:g}",
+                         "max_score": f"{test.max_score:g}" if not written else "",
+                         "status": str(test.outcome), "run": self.status, "flag": test.flag})
         if not rows:
-            rows.append({"student": self.student, "notebook": self.notebook, "exercise": "",
-                         "score": 0.0, "max_score": 0.0, "status": "error"})
+            rows.append({"student": self.student, "notebook": self.notebook, "question": "", "kind": "",
+                         "score": "" if not self.graded else "0", "max_score": "", "status": str(self.run),
+                         "run": self.status, "flag": ""})
         return rows
 
 
@@ -133,11 +173,14 @@ def read_notebook(data: bytes):
 
 
 def written_answers(nb, exercise) -> dict:
-    """The text of each written answer: the markdown cells whose metadata names that question."""
+    """The text of each written answer: the markdown cells whose metadata names that question.
+
+    ``{question id: text}``; "" when the cell still holds the placeholder, None when no cell names it.
+    """
     answers = {}
     for question in exercise.written_questions:
         texts = [_without_markers(c.source) for c in nb.cells
-                 if c.get("cell_type") == "markdown" and c.get("metadata", {}).get("exercise") == question.id]
+                 if c.get("cell_type") == "markdown" and c.get("metadata", {}).get(EXERCISE_KEY) == question.id]
         text = "\n\n".join(t for t in texts if t)
         answers[question.id] = None if not texts else ("" if text == ANSWER_PLACEHOLDER else text[:MAX_WRITTEN_CHARS])
     return answers
@@ -181,69 +224,87 @@ def _test_names(question):
     return f"{base}: public checks", f"{base}: hidden checks"
 
 
-def score_run(exercise, cases: dict, run) -> list:
+def _run_test(run, status_text: str) -> TestResult:
+    errors = run.cell_errors or []
+    listed = "; ".join(f"cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}" for e in errors[:10])
+    output = f"Your notebook {status_text}" + (f" ({run.detail})" if run.detail else "") + "."
+    if errors:
+        output += f" Errors: {listed}."
+    outcome = TestOutcome.PASSED if run.status == RunStatus.OK and not errors else TestOutcome.FAILED
+    return TestResult("notebook runs", "", outcome, 0.0, 0.0, output, kind="run")
+
+
+def score_run(exercise, cases: dict, run, status_text: str = "") -> list:
     """The tests of one submission from its `RunResult` (`run`) and the inputs it was given."""
-    tests = []
-    if run.status == "ok":
-        errors = run.cell_errors or []
-        listed = "; ".join(f"cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}" for e in errors[:10])
-        output = "Every cell ran." + (f" {len(errors)} cells raised an error ({listed})." if errors else "")
-        tests.append(TestResult("notebook runs", "", "passed", 0.0, 0.0, output))
-    else:
-        tests.append(TestResult("notebook runs", "", "error", 0.0, 0.0, f"The notebook did not finish: {run.detail}."))
-    parsed, problem = None, ""
-    if run.status != "ok":
-        problem = f"Your notebook did not finish ({run.detail}); a notebook that does not finish scores 0 on every automatic check."
-    elif run.answers is None:
-        problem = f"No answers came back: {run.answers_problem}."
-    else:
-        counts = {qid: len(c) for qid, c in cases.items()}
-        try:
-            parsed = answers_from_json(run.answers, counts)
-        except (ValueError, TypeError) as exc:
-            problem = f"The answers your kernel sent back are malformed ({exc}); they cannot be graded."
+    tests = [_run_test(run, status_text or str(run.status))]
+    counts = {qid: len(c) for qid, c in cases.items()}
+    parsed, problems = answers_from_json(run.answer_lines if isinstance(run.answer_lines, list) else [], counts)
+    origins = origins_from_json(run.answer_lines)
+    why_not = run.harness_problem or (f"your notebook {status_text}" if run.status != RunStatus.OK else "")
     for question in exercise.function_questions:
         for checks, name in zip(("public", "hidden"), _test_names(question)):
             points = float(question.points) if checks == "hidden" else 0.0
-            if parsed is None:
-                tests.append(TestResult(name, question.id, "error", 0.0, points, problem))
-                continue
             qid = f"{question.id}/{checks}"
+            if qid not in parsed:
+                reason = problems.get(qid, "no answers came back")
+                text = f"Not checked: {reason}" + (f" ({why_not})" if why_not else "") + "."
+                tests.append(TestResult(name, question.id, TestOutcome.NOT_RUN, 0.0, points, text))
+                continue
             try:
                 verdict = question.grade(cases[qid], parsed[qid], checks=checks)
             except Exception as exc:  # a judge that cannot read this answer never awards points
-                tests.append(TestResult(name, question.id, "error", 0.0, points,
+                tests.append(TestResult(name, question.id, TestOutcome.FAILED, 0.0, points,
                                         f"This answer could not be compared ({type(exc).__name__}: {exc})."))
                 continue
-            status = "passed" if verdict.passed else "failed"
-            tests.append(TestResult(name, question.id, status, points if verdict.passed else 0.0, points, verdict.message))
+            origin = origins.get(qid, "")
+            flag = ""
+            if origin and origin != NOTEBOOK_ORIGIN:
+                flag = (f"`{question.function_name}` is `{origin}`, not a function defined in the notebook; "
+                        "check by hand where its answers come from")
+            outcome = TestOutcome.PASSED if verdict.passed else TestOutcome.FAILED
+            output = verdict.message + (f" FLAGGED: {flag}." if flag else "")
+            tests.append(TestResult(name, question.id, outcome, points if verdict.passed else 0.0, points, output,
+                                    flag=flag if checks == "hidden" else ""))
     return tests
 
 
 def written_tests(exercise, answers: dict | None) -> list:
-    """One "manual" test per written question (0 automatic points), its output the student's answer."""
+    """One line per written question (0 automatic points): the student's answer, answered or blank."""
     tests = []
     for question in exercise.written_questions:
         text = None if answers is None else answers.get(question.id)
         if answers is None:
-            output = "The notebook could not be read, so no answer was found."
+            outcome, output = TestOutcome.NO_ANSWER_CELL, "The notebook could not be read, so no answer was found."
         elif text is None:
+            outcome = TestOutcome.NO_ANSWER_CELL
             output = f"No answer cell for exercise {question.id} was found (its cell metadata names the question)."
         elif not text:
-            output = "Not answered yet (the cell still says *Your answer here*)."
+            outcome, output = TestOutcome.BLANK, f"Not answered (the cell still says {ANSWER_PLACEHOLDER})."
         else:
-            output = text
-        tests.append(TestResult(f"{question.id} written answer: {question.title}", question.id, "manual", 0.0, 0.0, output))
+            outcome, output = TestOutcome.ANSWERED, text
+        tests.append(TestResult(f"{question.id} written answer: {question.title}", question.id, outcome, 0.0, 0.0,
+                                output, kind="written"))
     return tests
 
 
-def unreadable_result(submission, exercise, reason: str) -> NotebookResult:
-    """The result of a submission that could not even be run (not a notebook, unknown exercise)."""
-    tests = [TestResult("notebook runs", "", "error", 0.0, 0.0, f"This submission could not be graded: {reason}.")]
+def _placeholder_result(submission, exercise, run: RunStatus, reason: str, outcome: TestOutcome) -> NotebookResult:
+    tests = [TestResult("notebook runs", "", TestOutcome.FAILED, 0.0, 0.0, reason, kind="run")]
     if exercise is not None:
         for question in exercise.function_questions:
             for checks, name in zip(("public", "hidden"), _test_names(question)):
                 points = float(question.points) if checks == "hidden" else 0.0
-                tests.append(TestResult(name, question.id, "error", 0.0, points, f"Not graded: {reason}."))
+                tests.append(TestResult(name, question.id, outcome, 0.0, points, f"Not graded: {reason}."))
         tests += written_tests(exercise, None)
-    return NotebookResult(submission.student, submission.notebook, submission.number, tests, "error", reason)
+    return NotebookResult(submission.student, submission.notebook, submission.number, tests, run, reason,
+                          source=str(submission.path))
+
+
+def unreadable_result(submission, exercise, reason: str) -> NotebookResult:
+    """The result of a submission that could not even be run (not a notebook, unknown exercise): 0."""
+    return _placeholder_result(submission, exercise, RunStatus.UNREADABLE,
+                               f"This submission could not be graded: {reason}", TestOutcome.NOT_RUN)
+
+
+def grader_error_result(submission, exercise, reason: str) -> NotebookResult:
+    """The result of a submission the grader failed on: no grade (never a 0); grade it again."""
+    return _placeholder_result(submission, exercise, RunStatus.GRADER_ERROR, reason, TestOutcome.NOT_GRADED)

@@ -2,23 +2,34 @@
 
 Accepted layouts (any mix, given as files or folders on the command line):
 
-- ``folder/student_id/NN_title.ipynb``: one folder per student;
+- ``folder/student_id/NN_title.ipynb``: one folder per student; a file in it may repeat the
+  folder's id (``NN_title__student_id.ipynb``) but never claim another one;
 - ``folder/NN_title__student_id.ipynb``: the student id after a double underscore;
 - a single notebook ``.../NN_title__student_id.ipynb``, or ``.../student_id/NN_title.ipynb``.
 
-The exercise comes from the ``NN_`` prefix (``01_...`` is graded with ``utils.checks.ex01``).
+The exercise comes from the ``NN_`` prefix (``01_...`` is graded with ``utils.checks.ex01``); the
+suffix ``.ipynb`` is matched in any case. Rules that keep every grade with its student:
+
+- ids are kept as written (non-ASCII letters included); `file_name` encodes one reversibly for
+  the report's folder name;
+- two submissions of one notebook whose ids are equal after Unicode normalisation and case
+  folding (``José`` typed two ways, ``Zoe``/``zoe``) are a `Collision`: the grader refuses the
+  batch and names both files, never renaming one;
+- symlinks (folders or files), dot-files and dot-folders, folders nested deeper than
+  ``student_id/``, and files that are not ``NN_*.ipynb`` are skipped, each listed with the reason.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Submission", "find_submissions", "parse_name"]
+__all__ = ["Submission", "Skipped", "Collision", "find_submissions", "parse_name", "file_name", "id_key"]
 
-_NAME = re.compile(r"^(?P<number>\d{2})_(?P<title>.+?)(?:__(?P<student>[^/]+?))?\.ipynb$")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NAME = re.compile(r"^(?P<number>\d{2})_(?P<title>.+?)(?:__(?P<student>.+?))?\.ipynb$", re.IGNORECASE)
+_FILE_SAFE = re.compile(r"[\w.@+-]", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Submission:
     ----------
     path : Path
     student : str
-        Student id, made safe for a file name.
+        The student id as handed in.
     notebook : str
         The notebook's name without the student id, e.g. ``01_overfit_a_model``.
     number : int
@@ -42,65 +53,134 @@ class Submission:
     number: int
 
 
-def _safe(text: str) -> str:
-    return _SAFE.sub("-", text).strip("-.") or "unknown"
+@dataclass(frozen=True)
+class Skipped:
+    """A path that is not graded, and why."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.path}: {self.reason}"
 
 
-def parse_name(path: Path, default_student: str | None = None) -> Submission | None:
-    """A `Submission` for ``NN_title[__student].ipynb``, or None when the name does not match."""
+@dataclass(frozen=True)
+class Collision:
+    """Two submissions of the same notebook claiming the same student."""
+
+    first: Submission
+    second: Submission
+
+    def __str__(self) -> str:
+        return (f"{self.first.path} and {self.second.path} both claim student {self.first.student!r}"
+                + (f" / {self.second.student!r}" if self.second.student != self.first.student else "")
+                + f" for {self.first.notebook}")
+
+
+def id_key(student: str) -> str:
+    """The form two ids must differ in: NFC-normalised and case-folded."""
+    return unicodedata.normalize("NFC", student).casefold()
+
+
+def file_name(student: str) -> str:
+    """A folder name for `student`'s reports: letters, digits and ``._@+-`` kept, anything else as
+    ``%XX`` (UTF-8), and ``%`` itself too, so the id can be read back (``urllib.parse.unquote``)."""
+    text = unicodedata.normalize("NFC", student)
+    out = "".join(c if _FILE_SAFE.fullmatch(c) and c != "%" else "".join(f"%{b:02X}" for b in c.encode())
+                  for c in text)
+    if out.startswith("."):
+        out = "%2E" + out[1:]
+    return out or "%00"
+
+
+def _valid_id(student: str) -> str | None:
+    """Why `student` cannot be an id, or None."""
+    if not student or not student.strip():
+        return "the student id is empty"
+    if any(unicodedata.category(c).startswith("C") for c in student):
+        return "the student id holds control characters"
+    if len(student) > 100:
+        return "the student id is longer than 100 characters"
+    return None
+
+
+def parse_name(path: Path, folder_student: str | None = None) -> Submission | Skipped:
+    """A `Submission` for ``NN_title[__student].ipynb``, or a `Skipped` that says why not.
+
+    `folder_student`: the id of the student folder the file is in, if any.
+    """
     match = _NAME.match(path.name)
     if not match:
-        return None
-    student = match.group("student") or default_student or path.resolve().parent.name
-    return Submission(path, _safe(student), f"{match.group('number')}_{match.group('title')}", int(match.group("number")))
+        return Skipped(path, "not named NN_title.ipynb or NN_title__student_id.ipynb")
+    claimed = match.group("student")
+    if folder_student is not None and claimed is not None and id_key(claimed) != id_key(folder_student):
+        return Skipped(path, f"it is in student {folder_student!r}'s folder but its name claims student {claimed!r}")
+    student = folder_student if folder_student is not None else claimed
+    if student is None:
+        student = path.resolve().parent.name
+    problem = _valid_id(student)
+    if problem:
+        return Skipped(path, problem)
+    return Submission(path, student, f"{match.group('number')}_{match.group('title')}", int(match.group("number")))
 
 
-def find_submissions(paths) -> tuple[list, list]:
-    """All submissions under `paths`, sorted by (student, notebook); plus warnings about skipped files.
+def find_submissions(paths) -> tuple[list, list, list]:
+    """All submissions under `paths`, sorted by (student, notebook).
 
-    A student/notebook pair seen twice keeps both, the second as ``student-2``.
+    Returns
+    -------
+    submissions : list of Submission
+    skipped : list of Skipped
+    collisions : list of Collision
+        Non-empty means the batch must be refused: two files claim one student's notebook.
     """
-    found, warnings = [], []
+    found, skipped = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
-            submission = parse_name(path)
-            if submission is None:
-                warnings.append(f"skipped {path}: notebooks are named NN_title.ipynb or NN_title__student.ipynb")
-            else:
-                found.append(submission)
+        if path.is_symlink():
+            skipped.append(Skipped(path, "a symbolic link (links are never followed)"))
+        elif path.is_file():
+            _add(parse_name(path), found, skipped)
         elif path.is_dir():
-            found += _scan_folder(path, warnings)
+            _scan_folder(path, found, skipped)
         else:
-            warnings.append(f"skipped {path}: no such file or folder")
-    seen, unique = set(), []
-    for sub in sorted(found, key=lambda s: (s.student, s.notebook, str(s.path))):
-        student, k = sub.student, 1
-        while (student, sub.notebook) in seen:
-            k += 1
-            student = f"{sub.student}-{k}"
-        seen.add((student, sub.notebook))
-        unique.append(Submission(sub.path, student, sub.notebook, sub.number))
-    return unique, warnings
+            skipped.append(Skipped(path, "no such file or folder"))
+    by_key, collisions, unique = {}, [], []
+    for sub in sorted(found, key=lambda s: (id_key(s.student), s.notebook.casefold(), str(s.path))):
+        key = (id_key(sub.student), sub.notebook.casefold())
+        if key in by_key:
+            collisions.append(Collision(by_key[key], sub))
+            continue
+        by_key[key] = sub
+        unique.append(sub)
+    return unique, skipped, collisions
 
 
-def _scan_folder(folder: Path, warnings: list) -> list:
-    found = []
+def _add(item, found: list, skipped: list) -> None:
+    (found if isinstance(item, Submission) else skipped).append(item)
+
+
+def _scan_folder(folder: Path, found: list, skipped: list) -> None:
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
-            continue
-        if path.is_dir():
+            skipped.append(Skipped(path, "a hidden file or folder (its name starts with a dot)"))
+        elif path.is_symlink():
+            skipped.append(Skipped(path, "a symbolic link (links are never followed)"))
+        elif path.is_dir():
+            student = path.name
+            problem = _valid_id(student)
+            if problem:
+                skipped.append(Skipped(path, problem))
+                continue
             for inner in sorted(path.iterdir()):
-                if inner.is_file() and inner.suffix == ".ipynb":
-                    submission = parse_name(inner, default_student=path.name)
-                    if submission is None:
-                        warnings.append(f"skipped {inner}: not named NN_title.ipynb")
-                    else:
-                        found.append(submission)
-        elif path.suffix == ".ipynb":
-            submission = parse_name(path)
-            if submission is None:
-                warnings.append(f"skipped {path}: not named NN_title.ipynb or NN_title__student.ipynb")
-            else:  # without "__student", the folder itself is one student's
-                found.append(submission)
-    return found
+                if inner.name.startswith("."):
+                    skipped.append(Skipped(inner, "a hidden file or folder (its name starts with a dot)"))
+                elif inner.is_symlink():
+                    skipped.append(Skipped(inner, "a symbolic link (links are never followed)"))
+                elif inner.is_dir():
+                    skipped.append(Skipped(inner, "a folder inside a student's folder (only student_id/NN_*.ipynb "
+                                                  "is graded)"))
+                else:
+                    _add(parse_name(inner, folder_student=student), found, skipped)
+        else:
+            _add(parse_name(path), found, skipped)

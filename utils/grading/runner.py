@@ -1,0 +1,274 @@
+"""Run one submission in its sandbox and bring back plain data (Lesson 01 onwards).
+
+The grader process never imports or runs student code. For each submission it writes the
+notebook into a private scratch folder, starts ``python -m utils.grading.worker`` in the sandbox
+(`utils.grading.sandbox`), sends it the job on stdin, and waits with a deadline. Only when the
+worker says that the student's cells have run does it call `draw_inputs` (the hidden inputs are
+created now, in the grader) and send them. At the end it kills the sandbox, whatever happened.
+
+A failure of the machinery (the sandbox or the kernel cannot start, the worker crashes on its
+own) is a `RunStatus.GRADER_ERROR`, never the student's 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import queue
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .sandbox import (COURSE_DIR, HOME_DIR, SANDBOX_VARIABLE, SUBMISSION_DIR, WORK_DIR, Limits, bwrap_command,
+                      kill_group, kill_marked, sandbox_env)
+from .states import RunStatus
+
+__all__ = ["RunResult", "run_submission", "read_capped", "MAX_EVENT_BYTES"]
+
+MAX_EVENT_BYTES = 40 * 2**20
+_WORKER_STATUS = {"ok": RunStatus.OK, "timeout": RunStatus.TIMEOUT, "dead": RunStatus.DEAD}
+
+
+@dataclass
+class RunResult:
+    """What came back from one sandbox.
+
+    Attributes
+    ----------
+    status : RunStatus
+    detail : str
+        A sentence for the report when status is not OK.
+    stopped_at : int or None
+        Index of the cell that timed out or killed the kernel.
+    cell_errors : list of dict
+        ``{"cell", "ename", "evalue"}`` for each cell that raised.
+    answer_lines : list
+        The raw JSON lines of the answers (untrusted; `utils.checks.harness.answers_from_json` reads them).
+    harness_problem : str
+        Why some or all answers are missing, when the checks did not run to their end.
+    output_bytes : int
+    seconds : float
+        Wall-clock seconds of the whole sandbox, start-up included.
+    """
+
+    status: RunStatus
+    detail: str = ""
+    stopped_at: int | None = None
+    cell_errors: list = field(default_factory=list)
+    answer_lines: list = field(default_factory=list)
+    harness_problem: str = ""
+    output_bytes: int = 0
+    seconds: float = 0.0
+    recovered: str = ""
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """Read a regular file without following symlinks; ValueError if it is larger than `limit` bytes."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 2**20} MiB")
+    return data
+
+
+def _encode_inputs(arrays: dict) -> str:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def run_submission(notebook_bytes: bytes, notebook_name: str, draw_inputs, course: Path, limits: Limits, *,
+                   bwrap: str | None, env: dict | None = None) -> RunResult:
+    """Execute one notebook in its sandbox and collect its answers.
+
+    Parameters
+    ----------
+    notebook_bytes : bytes
+        The submitted notebook, already checked to be a readable notebook.
+    notebook_name : str
+        File name to give it in the sandbox.
+    draw_inputs : callable () -> (spec, arrays, call_timeout)
+        Called once the student's cells have run: the harness spec, the input arrays by key,
+        and the seconds allowed per call.
+    course : Path
+        The student copy of the library (``utils/``, ``data/``), without reference solutions.
+    limits : Limits
+    bwrap : str or None
+        The ``bwrap`` executable; None runs without a sandbox (``--unsafe-no-sandbox``).
+    env : dict, optional
+        Extra environment variables for the kernel (e.g. ``COURSE_FAST``).
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
+        notebook = scratch / "submission" / notebook_name
+        notebook.parent.mkdir()
+        notebook.write_bytes(notebook_bytes)
+        notebook.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        if bwrap:
+            command = bwrap_command(bwrap, course=course, notebook=notebook, limits=limits)
+            command += [sys.executable, "-m", "utils.grading.worker"]
+            paths = {"notebook": f"{SUBMISSION_DIR}/{notebook_name}", "cwd": WORK_DIR}
+            run_env, cwd = sandbox_env(limits, env or {}, course=COURSE_DIR, home=HOME_DIR), None
+        else:
+            own_course = scratch / "course"  # a copy of its own: a student who edits it changes nothing else
+            shutil.copytree(course, own_course)
+            work, home = scratch / "work", scratch / "home"
+            work.mkdir()
+            home.mkdir()
+            command = [sys.executable, "-m", "utils.grading.worker"]
+            paths = {"notebook": str(notebook), "cwd": str(work)}
+            run_env = sandbox_env(limits, env or {}, course=str(own_course), home=str(home))
+            run_env[SANDBOX_VARIABLE] = str(scratch)
+            cwd = work
+        job = {**paths, "cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
+               "harness_timeout": limits.harness_timeout, "startup_timeout": limits.startup_timeout,
+               "limits": limits.rlimits()}
+        return _drive(command, run_env, cwd, job, draw_inputs, limits, scratch, sandboxed=bool(bwrap))
+    finally:
+        if not bwrap:
+            kill_marked(str(scratch))
+        _remove(scratch)
+
+
+def _remove(path: Path) -> None:
+    def make_writable(function, name, excinfo):
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+            function(name)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=make_writable)
+
+
+def _drive(command, env, cwd, job, draw_inputs, limits, scratch, *, sandboxed) -> RunResult:
+    """Start the worker, feed it, read its events, and kill everything at the end."""
+    started = time.monotonic()
+    log_path = scratch / "worker.log"
+    events: queue.Queue = queue.Queue()
+    with open(log_path, "wb") as log:
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=cwd,
+                                    env=env, start_new_session=True)
+        except OSError as exc:
+            return RunResult(RunStatus.GRADER_ERROR, f"the sandbox could not start ({exc})")
+
+    def read_events():
+        total = 0
+        for line in proc.stdout:
+            total += len(line)
+            if total > MAX_EVENT_BYTES:
+                break
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.put(event)
+        events.put(None)
+
+    reader = threading.Thread(target=read_events, daemon=True)
+    reader.start()
+    seen, done, timed_out = set(), None, False
+    try:
+        _send(proc, job)
+        deadline = started + limits.deadline
+        while True:
+            try:
+                event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                timed_out = True
+                break
+            if event is None:
+                break
+            kind = event.get("event")
+            seen.add(kind)
+            if kind == "cells_done":
+                if event.get("harness") is True:
+                    spec, arrays, call_timeout = draw_inputs()  # the hidden inputs exist from now on
+                    _send(proc, {"spec": spec, "inputs_npz_b64": _encode_inputs(arrays), "call_timeout": call_timeout})
+                else:
+                    _send(proc, None)
+            elif kind == "done":
+                done = event
+                break
+    finally:
+        proc.kill()  # bwrap: its init dies with it (--die-with-parent), and the whole PID namespace with that
+        kill_group(proc.pid)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        reader.join(timeout=5)
+    seconds = round(time.monotonic() - started, 2)
+    if timed_out:
+        return RunResult(RunStatus.TIMEOUT, f"grading this notebook took longer than {limits.deadline:g} s in total "
+                                            f"(last step{_log_tail(log_path) or ': none'})", seconds=seconds)
+    if done is None:
+        if "kernel" in seen:  # the student's code got this far: it may have killed its own worker
+            return RunResult(RunStatus.DEAD, "the notebook's kernel and its worker stopped without a result",
+                             seconds=seconds)
+        where = "sandbox" if sandboxed else "grading worker"
+        return RunResult(RunStatus.GRADER_ERROR,
+                         f"the {where} stopped before the kernel started (exit code {proc.returncode}){_log_tail(log_path)}",
+                         seconds=seconds)
+    return _result_from(done, seconds)
+
+
+def _send(proc, message) -> None:
+    try:
+        proc.stdin.write((json.dumps(message) + "\n").encode() if message is not None else b"\n")
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def _result_from(done: dict, seconds: float) -> RunResult:
+    status = _WORKER_STATUS.get(done.get("status"))
+    detail = str(done.get("detail", ""))[:500]
+    if status is None:  # "no_kernel", "worker_error", or anything unexpected: the machinery failed
+        return RunResult(RunStatus.GRADER_ERROR, detail or "the grading worker failed", seconds=seconds)
+    stopped = done.get("stopped_at")
+    lines = done.get("answers")
+    harness = done.get("harness")
+    problem = ""
+    if harness != "ok":
+        problem = str(done.get("harness_detail") or "")[:300] or (
+            "the kernel could not be recovered after the cell that stopped it" if harness == "skipped"
+            else f"the checks did not finish ({str(harness)[:40]})")
+    return RunResult(
+        status=status, detail=detail,
+        stopped_at=stopped if isinstance(stopped, int) and not isinstance(stopped, bool) else None,
+        cell_errors=[c for c in done.get("cells", []) if isinstance(c, dict)][:200],
+        answer_lines=lines if isinstance(lines, list) else [],
+        harness_problem=problem,
+        recovered=str(done.get("recovered") or "")[:20],
+        output_bytes=int(done.get("output_bytes", 0) or 0) if isinstance(done.get("output_bytes"), int) else 0,
+        seconds=seconds,
+    )
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        data = read_capped(path, 64 * 2**20)[-600:].decode("utf-8", "replace").strip()
+    except (ValueError, OSError):
+        return ""
+    last = data.splitlines()[-1] if data else ""
+    return f": {last[:300]}" if last else ""
