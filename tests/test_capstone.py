@@ -179,6 +179,18 @@ def test_point_from_defence_matches_measure_defence(world):
         point_from_defence(point)
 
 
+def test_under_a_weaker_threat_model_keeps_only_its_attacks(full_audit):
+    labels = full_audit.under(ThreatModel("labels", True))
+    assert labels.attacks == ("gap", "boundary-distance", "label-robustness")
+    assert list(labels.table["attack"]) == list(labels.attacks) and "loss" in labels.excluded
+    assert np.array_equal(labels.scores["gap"], full_audit.scores["gap"])
+    assert labels.strongest in labels.attacks
+    narrow = labels.under(ThreatModel("labels", False))
+    assert narrow.attacks == ("gap", "boundary-distance")
+    with pytest.raises(ValueError, match="did not run"):
+        narrow.under(ThreatModel("labels", True))
+
+
 def test_audit_reuses_given_shadows(world, full_audit):
     X, y, membership, target = world
     again = run_audit(target, ThreatModel(), X, y, membership, shadows=full_audit.shadows, attacks=["lira-online"])

@@ -80,6 +80,26 @@ class AuditResult:
             raise ValueError(f"the audit ran no attack {attack!r}; it ran {list(rows.index)}.")
         return rows.loc[attack]
 
+    def under(self, threat_model: ThreatModel) -> "AuditResult":
+        """The same audit, restricted to the attacks a weaker `threat_model` allows (no rerun).
+
+        E.g. "what if the API returned labels only?": ``result.under(ThreatModel("labels", True))``.
+        Every attack it allows must have run in this audit.
+        """
+        threat_model = _check_threat(threat_model)
+        keep = [a for a in allowed_attacks(threat_model) if a in self.scores]
+        missing = [a for a in allowed_attacks(threat_model) if a not in self.scores]
+        if missing:
+            raise ValueError(
+                f"this audit did not run {missing}, which {threat_model} allows; run_audit under that threat model instead."
+            )
+        return AuditResult(
+            threat_model=threat_model, membership=self.membership, scores={a: self.scores[a] for a in keep},
+            seconds={a: self.seconds[a] for a in keep},
+            table=self.table[self.table["attack"].isin(keep)].reset_index(drop=True),
+            excluded=excluded_attacks(threat_model), shadows=self.shadows,
+        )
+
     @property
     def strongest(self) -> str:
         """The attack with the highest TPR at 1% FPR (ties: higher AUC, then the order run)."""

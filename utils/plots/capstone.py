@@ -87,7 +87,8 @@ def plot_audit_tradeoff(points, *, ax=None, baseline: str | None = None):
     return plot_privacy_utility(
         [p.accuracy for p in points], [p.tpr for p in points], labels=[f"{p.name} ({p.attack})" for p in points],
         lower=[p.tpr_low for p in points], upper=[p.tpr_high for p in points], fpr=fprs.pop(),
-        baseline=None if baseline is None else names.index(baseline), ax=ax, attack_name="strongest allowed attack's",
+        baseline=None if baseline is None else names.index(baseline), ax=ax,
+        attack_name=points[0].attack if len({p.attack for p in points}) == 1 else "attack",
     )
 
 
