@@ -14,12 +14,15 @@ COURSE_WIDGET = (
     "import ipywidgets as widgets\nfrom IPython.display import display\n"
     "slider = widgets.IntSlider(value=3, description='epochs')\n"
     "bundle = slider._repr_mimebundle_()\n"
-    "display({k: v for k, v in bundle.items() if k != 'text/plain'} | {'text/plain': 'a slider over epochs'}, raw=True)\n"
-    "fig, ax = plt.subplots()\nax.set_title('course widget figure')\nplt.close(fig)\nhandle = display(fig, display_id=True)"
+    "bundle = {k: v for k, v in bundle.items() if k != 'text/plain'}\n"
+    "display(bundle | {'text/plain': 'a slider over epochs'}, raw=True)\n"
+    "fig, ax = plt.subplots()\nax.set_title('course widget figure')\nplt.close(fig)\n"
+    "handle = display(fig, display_id=True)"
 )
 # The plain ipywidgets way: a figure drawn inside an Output widget, visible only through the widget state.
 OUTPUT_WIDGET = (
-    "out = widgets.Output()\nwith out:\n    fig, ax = plt.subplots()\n    ax.set_title('inside output')\n    plt.show()\n"
+    "out = widgets.Output()\nwith out:\n"
+    "    fig, ax = plt.subplots()\n    ax.set_title('inside output')\n    plt.show()\n"
     "widgets.VBox([widgets.FloatSlider(), out])"
 )
 

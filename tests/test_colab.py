@@ -117,7 +117,10 @@ def test_write_inserts_the_cell_first_and_check_accepts_it(course_copy):
         assert nb.cells[first_code].metadata["tags"] == [colab.SETUP_TAG]
         assert not nb.cells[first_code].outputs and nb.cells[first_code].execution_count is None
         rest = nb.cells[:first_code] + nb.cells[first_code + 1:]
-        assert [(c.cell_type, c.source, c.get("id")) for c in rest] == [(c.cell_type, c.source, c.get("id")) for c in old.cells]
+        def summary(cells):
+            return [(c.cell_type, c.source, c.get("id")) for c in cells]
+
+        assert summary(rest) == summary(old.cells)
     assert colab.main(["--check", "--root", str(course_copy), "--folders", "lessons"]) == 0
     written = {p: p.read_bytes() for p in paths}
     assert not any(colab.write_notebook(p) for p in paths)  # nothing to do a second time
@@ -144,9 +147,32 @@ def test_the_cell_is_a_no_op_in_a_real_kernel(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import os, sys\nstart = (os.getcwd(), list(sys.path))"),
         nbformat.v4.new_code_cell(colab.setup_snippet("lessons")),
-        nbformat.v4.new_code_cell("assert (os.getcwd(), list(sys.path)) == start\nassert 'google.colab' not in sys.modules"),
+        nbformat.v4.new_code_cell("assert (os.getcwd(), list(sys.path)) == start\n"
+                                  "assert 'google.colab' not in sys.modules"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "setup.ipynb")
     run = run_notebook(folder / "setup.ipynb", timeout_s=120)
     assert run.ok, run.error
+
+
+# ---------------------------------------------------------------- Binder (repo2docker reads binder/ only)
+
+
+def test_binder_asks_for_the_python_the_course_requires():
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+
+    version = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert version.startswith("python-"), version
+    required = SpecifierSet(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
+    assert f"{version.removeprefix('python-')}.0" in required
+
+
+def test_binder_installs_the_root_requirements_with_cpu_torch():
+    lines = [line.strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines == ["--extra-index-url https://download.pytorch.org/whl/cpu", "-r ../requirements.txt"]
+    assert (ROOT / "binder" / lines[1].split()[1]).resolve() == ROOT / "requirements.txt"
+    assert not (ROOT / "binder" / "postBuild").exists() or (ROOT / "binder" / "postBuild").stat().st_mode & 0o111

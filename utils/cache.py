@@ -99,7 +99,8 @@ def _encode(value, out: list, where: str) -> None:
     elif isinstance(value, (np.ndarray, np.generic)):
         array = np.ascontiguousarray(value)
         if array.dtype == object:
-            raise TypeError(f"{where} is a NumPy array of Python objects, which cannot be keyed; convert it to numbers.")
+            raise TypeError(f"{where} is a NumPy array of Python objects, which cannot be keyed; "
+                            "convert it to numbers.")
         tag("ndarray", f"{array.dtype.str}{array.shape}".encode() + array.tobytes())
     elif isinstance(value, torch.Tensor):
         tag("tensor", str(value.dtype).encode())

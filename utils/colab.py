@@ -118,7 +118,8 @@ def setup_snippet(folder: str = "lessons", *, repository: str = COURSE_REPOSITOR
 def _setup_cell_index(nb) -> int | None:
     """Index of the notebook's Colab setup cell (by tag or by its first line), or None."""
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and (SETUP_TAG in cell.metadata.get("tags", []) or cell.source.startswith(_FIRST_LINE)):
+        tagged = SETUP_TAG in cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and (tagged or cell.source.startswith(_FIRST_LINE)):
             return i
     return None
 
