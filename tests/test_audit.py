@@ -151,3 +151,42 @@ def test_make_canaries():
 def test_bad_input_gets_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- exercise 06's checks
+def test_ex06_references_agree_with_the_library():
+    from utils.checks import ex06
+
+    for fpr, eps, delta in [(0.01, 1.0, 0.0), (0.5, math.log(2), 0.1), (0.2, 8.0, 1e-5), (0.3, 0.0, 0.0)]:
+        assert ex06.dp_max_tpr(fpr, eps, delta) == pytest.approx(float(audit.dp_max_tpr(fpr, eps, delta)))
+    for case in ex06.q2.public_cases() + ex06.q2.hidden_cases(np.random.default_rng(0)):
+        args = [case[k] for k in ("true_positives", "n_members", "false_positives", "n_nonmembers", "delta")]
+        assert ex06.cp_epsilon_lower_bound(*args) == pytest.approx(cp_epsilon(*args), abs=1e-9)
+
+
+def test_ex06_reference_passes_and_slips_are_named():
+    from scipy.stats import beta
+
+    from utils.checks import ex06
+
+    assert ex06.q1.evaluate(ex06.dp_max_tpr).passed
+    assert ex06.q2.evaluate(ex06.cp_epsilon_lower_bound).passed
+    one_branch = ex06.q1.evaluate(lambda fpr, epsilon, delta: min(1.0, math.exp(epsilon) * fpr + delta))
+    assert not one_branch.passed and "reverse test" in one_branch.message
+
+    def point(true_positives, n_members, false_positives, n_nonmembers, delta):
+        return epsilon_from_rates(true_positives / n_members, false_positives / n_nonmembers, delta)
+
+    verdict = ex06.q2.evaluate(point)  # inf on the first public case (no false positive)
+    assert not verdict.passed and "Clopper-Pearson upper end" in verdict.message
+    verdict = ex06.q2.evaluate(lambda **case: point(**case) if case["false_positives"] else 3.0)
+    assert not verdict.passed
+
+    def one_sided_95(true_positives, n_members, false_positives, n_nonmembers, delta):
+        tp, n1, fp, n0 = true_positives, n_members, false_positives, n_nonmembers
+        low = 0.0 if tp == 0 else beta.ppf(0.05, tp, n1 - tp + 1)
+        high = 1.0 if fp == n0 else beta.ppf(0.95, fp + 1, n0 - fp)
+        return epsilon_from_rates(low, high, delta)
+
+    verdict = ex06.q2.evaluate(one_sided_95)
+    assert not verdict.passed and "97.5%" in verdict.message

@@ -50,6 +50,7 @@ __all__ = [
     "OneRunAudit",
     "audit_one_run",
     "make_canaries",
+    "small_audits",
 ]
 
 
@@ -410,3 +411,31 @@ def make_canaries(X, y, m: int, *, n_classes: int = 10, seed: int = 0):
     pick = rng.choice(len(y), size=m, replace=False)
     shift = rng.integers(1, n_classes, size=m)
     return X[pick].copy(), ((y[pick] + shift) % n_classes).astype(np.int64), (rng.random(m) < 0.5).astype(np.int64)
+
+
+def small_audits(labels, scores, n_per_class: int, n_draws: int, *, delta: float = 0.0, seed: int = 0):
+    """Many small audits of one run: `n_draws` random subsets of `n_per_class` members and non-members.
+
+    Returns
+    -------
+    point_estimates : ndarray of float64, shape (n_draws,)
+        `naive_epsilon` of each subset (no interval: biased upward).
+    lower_bounds : ndarray of float64, shape (n_draws,)
+        `audit_clopper_pearson` of each subset (95%, threshold chosen on half of it).
+    """
+    labels, scores = check_membership(labels, scores)
+    n_per_class = check_positive_int(n_per_class, "n_per_class", minimum=4)
+    n_draws = check_positive_int(n_draws, "n_draws")
+    members, nonmembers = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    if n_per_class > min(len(members), len(nonmembers)):
+        raise ValueError(f"n_per_class must be at most {min(len(members), len(nonmembers))} (the smaller class), "
+                         f"got {n_per_class}.")
+    rng = np.random.default_rng(check_seed(seed))
+    naive, bounds = np.empty(n_draws), np.empty(n_draws)
+    for i in range(n_draws):
+        pick = np.r_[rng.choice(members, n_per_class, replace=False),
+                     rng.choice(nonmembers, n_per_class, replace=False)]
+        naive[i] = naive_epsilon(labels[pick], scores[pick], delta=delta)
+        split_seed = int(rng.integers(2**31))
+        bounds[i] = audit_clopper_pearson(labels[pick], scores[pick], delta=delta, seed=split_seed).epsilon
+    return naive, bounds

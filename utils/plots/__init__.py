@@ -14,6 +14,7 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 - `defenses`: `plot_privacy_utility`, test accuracy against an attack's TPR at low FPR (lessons 05-07).
 - `membership`: the membership game, one loss threshold, linear/log ROC pairs, degraded copies (lesson 02).
 - `property`: attack accuracies with intervals, accuracy against the worlds' distance (lesson 04).
+- `dp`: ROCs under the DP bound and the Gaussian-DP curve, epsilon sweeps, audits vs the accountant (lesson 06).
 """
 
 from .base import *  # noqa: F401,F403
@@ -22,6 +23,8 @@ from .bars import *  # noqa: F401,F403
 from .bars import __all__ as _bars_all
 from .defenses import *  # noqa: F401,F403
 from .defenses import __all__ as _defenses_all
+from .dp import *  # noqa: F401,F403
+from .dp import __all__ as _dp_all
 from .membership import *  # noqa: F401,F403
 from .membership import __all__ as _membership_all
 from .overfitting import *  # noqa: F401,F403
@@ -34,3 +37,4 @@ __all__ += _bars_all
 __all__ += _membership_all + _overfitting_all
 __all__ += _defenses_all
 __all__ += _property_all
+__all__ += _dp_all

@@ -1,0 +1,163 @@
+"""`python -m utils.bench dp`: DP-SGD targets at several epsilons, attacked and audited (Lesson 06).
+
+Prints one markdown table, one row per epsilon and an ``inf`` row for the non-private target (the
+course's recipe of lessons 01-03):
+
+    epsilon | test_acc | lira_tpr@1%fpr | lira_auc | audit_eps | accountant_eps | train_s | nonprivate_train_s
+
+- ``lira_*``: online LiRA (global variance) with shadows trained by the target's own recipe (DP-SGD
+  with its noise for private targets), TPR with its 95% Clopper-Pearson interval;
+- ``audit_eps``: the better of the two 95% audits (Clopper-Pearson on LiRA, one-run on 256 canaries);
+- ``accountant_eps``: what Opacus's PRV accountant spent (RDP's figure is printed above the table);
+- ``train_s`` / ``nonprivate_train_s``: best of `--repeats` timings of the DP-SGD run and of its
+  non-private twin (same model, recipe, data loader and optimiser, no clipping or noise), measured
+  alternately, side by side, so that the host's load hits both alike.
+
+``--search`` reruns the non-private recipe search (`utils.defenses.dp.search_recipe`) on a
+validation split of the attacker's pool instead. `defense_rows` gives ``utils.bench defenses`` its
+``dp-eps-1``, ``dp-eps-4`` and ``dp-eps-16`` rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from ..audit import make_canaries
+from ..config import is_fast
+from ..data import load_digits, make_membership_split
+from ..defenses.dp import DP_RECIPE, run_epsilon, search_recipe, train_dp
+from ..metrics import summarize_attack
+from ..models import MLP
+from ..recipe import Recipe
+from ..train import init_model
+
+__all__ = ["COLUMNS", "sweep", "format_table", "defense_rows", "main"]
+
+COLUMNS = ("epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps", "train_s",
+           "nonprivate_train_s")
+DELTA = 1e-5
+N_CANARIES = 256
+
+
+def _data(seed: int = 0):
+    digits = load_digits()
+    split = make_membership_split(digits.y, seed=seed)
+    X, y = digits.X, digits.y
+    canaries = make_canaries(X[split.attacker_pool], y[split.attacker_pool], N_CANARIES, seed=seed)
+    return (X[split.members], y[split.members], X[split.nonmembers], y[split.nonmembers], *canaries)
+
+
+def _best_times(X, y, epsilon: float, repeats: int, seed: int) -> tuple[float, float]:
+    """Best of `repeats` (DP-SGD, non-private twin) training times, measured alternately."""
+    private, twin = [], []
+    for _ in range(repeats):
+        for eps, times in ((math.inf, twin), (epsilon, private)):
+            times.append(train_dp(init_model(MLP, seed), X, y, DP_RECIPE, epsilon=eps, delta=DELTA, seed=seed).train_s)
+    return min(private), min(twin)
+
+
+def sweep(epsilons=(1.0, 4.0, 8.0, 16.0), *, n_shadows: int = 16, repeats: int = 3, seed: int = 0,
+          verbose: bool = True) -> list[dict]:
+    """One row per epsilon (and ``inf``): the figures of `COLUMNS`, plus the runs themselves (key ``run``)."""
+    Xm, ym, Xn, yn, Xc, yc, included = _data(seed)
+    X_train = np.concatenate([Xm, Xc[included == 1]])
+    y_train = np.concatenate([ym, yc[included == 1]])
+    rows = []
+    for epsilon in [*epsilons, math.inf]:
+        start = time.perf_counter()
+        run = run_epsilon(epsilon, Xm, ym, Xn, yn, Xc, yc, included, delta=DELTA, n_shadows=n_shadows,
+                          recipe=Recipe() if math.isinf(epsilon) else DP_RECIPE, seed=seed)
+        seconds = time.perf_counter() - start
+        if math.isfinite(epsilon):
+            train_s, nonprivate_s = _best_times(X_train, y_train, epsilon, repeats, seed)
+        else:
+            train_s = nonprivate_s = run.training.train_s
+        lira = summarize_attack(run.labels, run.scores["lira-online"], fprs=(0.01,))
+        rows.append({
+            "epsilon": epsilon, "test_acc": run.test_accuracy,
+            "lira_tpr@1%fpr": (lira.tpr_at_fpr[0.01], *lira.tpr_interval[0.01]), "lira_auc": lira.auc,
+            "audit_eps": run.audit_epsilon, "accountant_eps": run.training.epsilon,
+            "train_s": train_s, "nonprivate_train_s": nonprivate_s, "run": run, "seconds": seconds,
+        })
+        if verbose:
+            t = run.training
+            print(f"epsilon {epsilon:g}: PRV {t.epsilon:.3f}, RDP {t.epsilon_rdp:.3f}, sigma {t.noise_multiplier:.3f}, "
+                  f"GDP mu {run.mu:.3f}; audits: CP {run.cp_audit.epsilon:.2f} (max {run.cp_audit.max_epsilon:.2f}), "
+                  f"one-run {run.one_run_audit.epsilon:.2f} ({run.one_run_audit.correct}/{run.one_run_audit.guesses} "
+                  f"correct, max {run.one_run_audit.max_epsilon:.2f}); naive {run.naive_epsilon:.2f}; "
+                  f"shadows {run.shadow_s:.1f} s; row {seconds:.1f} s", flush=True)
+    return rows
+
+
+def format_table(rows) -> str:
+    """The rows as one markdown table with the columns of `COLUMNS`."""
+
+    def cell(key, value):
+        if key == "epsilon":
+            return "inf" if math.isinf(value) else f"{value:g}"
+        if key == "lira_tpr@1%fpr":
+            return f"{value[0]:.2%} [{value[1]:.2%}, {value[2]:.2%}]"
+        if key.endswith("_s"):
+            return f"{value:.2f}"
+        return "inf" if math.isinf(value) else f"{value:.3f}"
+
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell(k, row[k]) for k in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def defense_rows(context) -> list[dict]:
+    """Rows ``dp-eps-1``, ``dp-eps-4``, ``dp-eps-16`` in `utils.bench.defenses`'s format.
+
+    Uses the course's membership split (the candidates of `context` are its members and
+    non-members) and ``context.n_shadows`` DP shadows per target; one target per epsilon (DP-SGD's
+    noise makes its attacks' low-FPR numbers near chance, so pooling targets changes little).
+    """
+    from .defenses import defense_row
+
+    Xm, ym, Xn, yn, Xc, yc, included = _data(getattr(context, "seed", 0))
+    rows = []
+    for epsilon in (1.0, 4.0, 16.0):
+        start = time.perf_counter()
+        run = run_epsilon(epsilon, Xm, ym, Xn, yn, Xc, yc, included, delta=DELTA, n_shadows=context.n_shadows,
+                          seed=getattr(context, "seed", 0))
+        print(f"dp-eps-{epsilon:g}: spent epsilon {run.training.epsilon:.3f} (PRV), delta {DELTA:g}, "
+              f"audit {run.audit_epsilon:.2f}")
+        rows.append(defense_row(f"dp-eps-{epsilon:g}", test_acc=run.test_accuracy,
+                                seconds=time.perf_counter() - start,
+                                loss=(run.labels, run.scores["loss"]), lira=(run.labels, run.scores["lira-online"])))
+    return rows
+
+
+def _search(seed: int = 0) -> None:
+    digits = load_digits()
+    split = make_membership_split(digits.y, seed=seed)
+    pool = np.random.default_rng(seed).permutation(split.attacker_pool)
+    train, val = pool[: len(pool) // 2], pool[len(pool) // 2 :]
+    rows = search_recipe(digits.X[train], digits.y[train], digits.X[val], digits.y[val], epsilon=8.0, delta=DELTA,
+                         seed=seed)
+    print("| epochs | batch_size | lr | max_grad_norm | val_acc | noise_multiplier | train_s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['epochs']} | {r['batch_size']} | {r['lr']:g} | {r['max_grad_norm']:g} | {r['val_acc']:.4f} | "
+              f"{r['noise_multiplier']:.3f} | {r['train_s']:.2f} |")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.bench dp", description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="small sizes (also with COURSE_FAST=1)")
+    parser.add_argument("--repeats", type=int, default=None, help="timing samples per epsilon (default 3, fast 1)")
+    parser.add_argument("--search", action="store_true", help="rerun the recipe search instead")
+    args = parser.parse_args(argv)
+    if args.search:
+        _search()
+        return 0
+    fast = args.fast or is_fast()
+    rows = sweep((1.0, 4.0, 16.0) if fast else (1.0, 4.0, 8.0, 16.0), n_shadows=4 if fast else 16,
+                 repeats=args.repeats or (1 if fast else 3))
+    print(format_table(rows))
+    return 0
