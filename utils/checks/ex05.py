@@ -55,7 +55,8 @@ def _curve(rng, n_epochs, bottom, noise):
 def _q1_public():
     rng = np.random.default_rng(505)
     return [
-        {"val_losses": np.array([1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.5]), "patience": 3},  # a later dip after the stop
+        # A deeper dip after the stop (epoch 7), then a rise (the last epoch is not the lowest).
+        {"val_losses": np.array([1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.95, 0.5, 0.6]), "patience": 3},
         {"val_losses": np.array([1.0, 0.9, 0.8, 0.7, 0.6]), "patience": 2},  # never stops: the last epoch
         {"val_losses": np.array([0.5, 0.5, 0.6, 0.4]), "patience": 2},  # a tie is no improvement
         {"val_losses": _curve(rng, 60, 12, 0.05), "patience": 5},
@@ -89,16 +90,16 @@ def _q1_judge(args, expected, answer):
     if value == expected + 1:
         return (f"you returned {fmt(value)}, expected {fmt(expected)}: epochs are counted from 0 here (the index into "
                 "val_losses), not from 1.")
-    if value == int(np.argmin(losses)) and value != expected:
-        return (f"you returned {fmt(value)}, the lowest loss of all epochs; but training stopped earlier, after "
-                f"{patience} epochs without improvement, so it never saw that epoch. Expected {fmt(expected)}.")
-    if value == len(losses) - 1:
-        return ("you returned the last epoch: early stopping restores the weights of the best epoch so far, not the "
-                f"latest ones. Expected {fmt(expected)}.")
     for wrong_patience, slip in ((patience + 1, "one epoch too late"), (patience - 1, "one epoch too early")):
         if wrong_patience >= 1 and value == early_stopping_epoch(losses, wrong_patience):
             return (f"you stop {slip}: stop when `patience` epochs in a row have not set a new lowest loss "
                     f"(here {patience}). Expected {fmt(expected)}, got {fmt(value)}.")
+    if value == len(losses) - 1:
+        return ("you returned the last epoch: early stopping restores the weights of the best epoch so far, not the "
+                f"latest ones. Expected {fmt(expected)}.")
+    if value == int(np.argmin(losses)):
+        return (f"you returned {fmt(value)}, the lowest loss of all epochs; but training stopped earlier, after "
+                f"{patience} epochs without improvement, so it never saw that epoch. Expected {fmt(expected)}.")
     return (f"expected epoch {fmt(expected)}, got {fmt(value)}. Walk through the losses: keep the index of the lowest "
             "so far, count epochs since it changed, stop when the count reaches patience.")
 
@@ -159,7 +160,8 @@ def _q2_judge(args, expected, answer):
     slips = [
         (np.where(keep, a, 0.0), "the kept units must be scaled up by 1 / (1 - p), so that their expected value "
                                  "matches the model at test time, when nothing is dropped."),
-        (np.where(keep, a * (1 - p), 0.0), "you scaled by (1 - p); inverted dropout divides by (1 - p) during training."),
+        (np.where(keep, a * (1 - p), 0.0),
+         "you scaled by (1 - p); inverted dropout divides by (1 - p) during training."),
         (np.where(keep, a / p, 0.0), "you divided by p; the share of units kept is 1 - p, so divide by (1 - p)."),
         (np.where(keep, 0.0, a / (1 - p)), "you dropped the units where keep is True; keep them and zero the others."),
     ]

@@ -80,7 +80,8 @@ def _q1_judge(args, expected, answer):
     if np.allclose(values, renormalised, rtol=1e-9, atol=1e-12):
         return "you renormalised the kept probabilities to sum to 1; the API releases them as they are."
     if np.allclose(values, smallest, rtol=1e-9, atol=1e-12):
-        return "you kept the k smallest probabilities; keep the k largest (sort in decreasing order, or use -probabilities)."
+        return ("you kept the k smallest probabilities; keep the k largest (sort in decreasing order, "
+                "or use -probabilities).")
     if np.allclose(values, (expected > 0).astype(float)):
         return "you returned 1 for the kept classes; release their probabilities instead."
     counts = (values != 0).sum(axis=-1)

@@ -14,8 +14,9 @@ from .base import PALETTE, new_ax
 __all__ = ["plot_privacy_utility", "privacy_utility_explorer"]
 
 
-def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fpr: float = 0.01, baseline: int | None = 0,
-                         highlight: int | None = None, ax=None, attack_name: str = "LiRA", xlim=None, ylim=None):
+def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fpr: float = 0.01,
+                         baseline: int | None = 0, highlight: int | None = None, ax=None, attack_name: str = "LiRA",
+                         xlim=None, ylim=None):
     """Test accuracy (x) against an attack's TPR at `fpr` (y, log scale), one point per setting (Lesson 05).
 
     Up and left is private but useless, down and right is the goal: as accurate as the undefended
@@ -60,7 +61,8 @@ def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fp
         ax.errorbar(acc, shown, yerr=[shown - lo, hi - shown], fmt="none", ecolor="grey", elinewidth=1, capsize=3)
     ax.scatter(acc, shown, s=36, color=PALETTE["blue"], zorder=3, label="a defended setting")
     if baseline is not None:
-        ax.scatter(acc[baseline], shown[baseline], s=70, marker="s", color=PALETTE["black"], zorder=4, label="undefended")
+        ax.scatter(acc[baseline], shown[baseline], s=70, marker="s", color=PALETTE["black"], zorder=4,
+                   label="undefended")
     if highlight is not None:
         ax.scatter(acc[highlight], shown[highlight], s=140, color=PALETTE["vermillion"], zorder=5,
                    label=f"selected: {labels[highlight]}")
