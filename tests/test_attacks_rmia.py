@@ -108,3 +108,31 @@ def test_rmia_bad_input(toy):
         rmia.score_offline(target, X, y, shadows=target, population=(X_pool, y_pool))
     with pytest.raises(ValueError, match="no reference model to average over"):
         rmia.reference_log_prob(np.zeros((2, 3)), np.zeros((2, 3), bool))
+
+
+
+def test_tune_offline_a_follows_what_the_reference_models_know(monkeypatch):
+    """Synthetic answers of 4 reference models on 4,000 records. When every model shares each record's
+    difficulty (its OUT probability) and training multiplies it, dividing by the OUT mean is right: a = 1.
+    When each model's answers have nothing to do with the others' (no shared difficulty), the OUT mean is
+    noise and the least weight on it wins: a = 0."""
+    rng = np.random.default_rng(0)
+    n, k = 4000, 4
+    subsets = shadow.balanced_halves(n, k, seed=0)
+    batch = shadow.ModelBatch(base=None, params={}, seeds=list(range(k)), subsets=subsets, n_records=n, fingerprint="x")
+    in_mask = batch.in_mask
+    X, y = np.zeros((n, 1), np.float32), np.zeros(n, np.int64)
+    shared = rng.uniform(0.05, 0.6, n)
+    cases = {
+        "shared difficulty": (np.where(in_mask, 1.6, 1.0) * shared * rng.lognormal(0, 0.05, (k, n)), 1.0),
+        "nothing shared": (np.where(in_mask, 0.1, 0.0) + rng.uniform(0.05, 0.6, (k, n)), 0.0),
+    }
+    monkeypatch.setattr(shadow.ModelBatch, "check_trained_on", lambda self, X, y, **kw: None)
+    monkeypatch.setattr(rmia, "predict_logits", lambda model, X: None)
+    for name, (p, expected) in cases.items():
+        monkeypatch.setattr(rmia, "true_class_log_prob", lambda logits, y, p=p: np.log(p))
+        assert rmia.tune_offline_a(batch, X, y) == expected, name
+    with pytest.raises(ValueError, match="at least 2 reference models"):
+        one = shadow.ModelBatch(base=None, params={}, seeds=[0], subsets=subsets[:1], n_records=n, fingerprint="x")
+        rmia.tune_offline_a(one, X, y)
+

@@ -29,9 +29,12 @@ constant ``a`` in [0, 1] (0.3 by default, as in the authors' code, ml_privacy_me
 
     p(x) = ( (1 + a) * mean_OUT p(x | ref) + (1 - a) ) / 2
 
-(``a = 1`` trusts the OUT mean as it is; ``a = 0`` moves it half way to 1.) The same correction is
-applied to the population records offline. Online, ``p(x)`` is the plain mean over all reference
-models (IN and OUT for x alike) and ``p(z)`` the plain mean as well.
+(``a = 1`` trusts the OUT mean as it is; ``a = 0`` moves it half way to 1, so that it weighs half as
+much.) The same correction is applied to the population records offline. The best `a` depends on
+how much training on x raises its probability; `tune_offline_a` picks it as the authors do, by
+attacking one reference model with the others, where the attacker knows who was IN. Online,
+``p(x)`` is the plain mean over all reference models (IN and OUT for x alike) and ``p(z)`` the
+plain mean as well.
 
 Within one target the score is a non-decreasing function of ``LR(x)`` (the population is the
 same for every x), so the population sets the *scale* -- a fraction of the population, comparable
@@ -46,6 +49,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..inference import predict_logits
+from ..metrics import auc
 from ..models import ModelBatch, check_model
 from ..validation import as_1d, check_features_labels, check_in_mask, check_observations, check_real
 from .registry import register
@@ -57,6 +61,7 @@ __all__ = [
     "log_likelihood_ratio",
     "dominance",
     "rmia_from_log_probs",
+    "tune_offline_a",
     "score_online",
     "score_offline",
 ]
@@ -203,6 +208,45 @@ def rmia_from_log_probs(
     else:
         px, pz = reference_log_prob(rx), reference_log_prob(rz)
     return dominance(log_likelihood_ratio(tx, px), log_likelihood_ratio(tz, pz), gamma)
+
+
+def tune_offline_a(shadows: ModelBatch, X, y, *, grid=None, pseudo_target: int = 0) -> float:
+    """Choose offline RMIA's `a` from the attacker's own reference models (as the authors' code does).
+
+    Reference model `pseudo_target` plays the target, the others are its reference models, and
+    the records that trained the batch are the candidates: there the attacker knows who was IN.
+    Returns the `a` of `grid` whose likelihood ratios give the highest AUC (the first on ties).
+    Within one target RMIA ranks records by ``LR(x)`` alone, so no population is needed here.
+
+    Parameters
+    ----------
+    shadows : ModelBatch
+        At least 2 reference models, trained on halves of ``(X, y)`` (e.g. the attacker's pool).
+    X, y : arrays, shapes (n_records, ...), (n_records,)
+        The records that trained `shadows`, in the same order (checked by fingerprint).
+    grid : array-like of float in [0, 1], optional
+        Candidates for `a`; default 0, 0.1, ..., 1.
+    pseudo_target : int, default=0
+
+    Returns
+    -------
+    float
+    """
+    if not isinstance(shadows, ModelBatch):
+        raise ValueError(f"shadows must be a ModelBatch of reference models, got {type(shadows).__name__}.")
+    if len(shadows) < 2:
+        raise ValueError(f"tuning a needs at least 2 reference models (one plays the target), got {len(shadows)}.")
+    X, y = check_features_labels(X, y)
+    shadows.check_trained_on(X, y)
+    grid = np.round(np.linspace(0.0, 1.0, 11), 2) if grid is None else as_1d(grid, "grid")
+    k = int(np.arange(len(shadows))[pseudo_target])
+    others = np.delete(np.arange(len(shadows)), k)
+    log_p = true_class_log_prob(predict_logits(shadows, X), y).reshape(len(shadows), -1)
+    mask = shadows.in_mask
+    mean_out = reference_log_prob(log_p[others], ~mask[others])
+    labels = mask[k].astype(np.int64)
+    aucs = [auc(labels, log_likelihood_ratio(log_p[k], offline_log_prob(mean_out, a))) for a in grid]
+    return float(grid[int(np.argmax(aucs))])
 
 
 def _observations(target, shadows, X, y, population):

@@ -14,9 +14,10 @@ shadow models it uses (`shokri` and `lira-offline` share the same pool shadows; 
 RMIA's population records z are the attacker's pool.
 
 Options: ``--seed``, ``--shadows`` (LiRA/Shokri shadow count), ``--references`` (the few reference
-models of the offline RMIA/LiRA pair), ``--rmia-a`` (RMIA's offline correction), ``--art-shadows``, ``--art-epochs``,
+models of the offline RMIA/LiRA pair), ``--rmia-a`` (RMIA's offline correction, tuned on the reference
+models by default), ``--art-shadows``, ``--art-epochs``,
 ``--epochs`` (all models), ``--threads`` (torch CPU threads), ``--sweep-k`` (Shokri's power as k
-grows), ``--pooled`` (LiRA vs loss over 8 pooled targets, for honest TPR at 0.1% FPR).
+grows), ``--pooled`` (LiRA vs loss over 8 pooled targets, and RMIA on the same shadows, for honest TPR at 0.1% FPR).
 ``COURSE_FAST=1`` shrinks the shadow counts.
 """
 
@@ -85,7 +86,8 @@ def _parse(argv):
     parser.add_argument("--shadows", type=int, default=pick(default=64, fast=16), help="LiRA and Shokri shadows")
     parser.add_argument("--references", type=int, default=4,
                         help="reference models of rmia-offline-k and lira-offline-k")
-    parser.add_argument("--rmia-a", type=float, default=0.3, help="RMIA's offline correction a, in [0, 1]")
+    parser.add_argument("--rmia-a", default="tune",
+                        help="RMIA's offline correction a in [0, 1], or 'tune' (default): rmia.tune_offline_a")
     parser.add_argument("--art-shadows", type=int, default=4, help="shadows whose outputs train ART's attack model")
     parser.add_argument("--art-epochs", type=int, default=pick(default=100, fast=20), help="ART attack-model epochs")
     parser.add_argument("--epochs", type=int, default=50, help="training epochs of every model (target recipe)")
@@ -151,8 +153,9 @@ def _run(args) -> int:
     results[f"lira-offline-{k}"] = lira.score_offline(target, X_eval, y_eval, shadows=references, global_variance=True)
     seconds[f"lira-offline-{k}"] = reference_seconds + clock() - start
     start = clock()
+    a = rmia.tune_offline_a(references, X_pool, y_pool) if args.rmia_a == "tune" else float(args.rmia_a)
     results[f"rmia-offline-{k}"] = rmia.score_offline(target, X_eval, y_eval, shadows=references,
-                                                      population=(X_pool, y_pool), a=args.rmia_a)
+                                                      population=(X_pool, y_pool), a=a)
     seconds[f"rmia-offline-{k}"] = reference_seconds + clock() - start
 
     # Shadows on halves of the candidates: each candidate IN for half of them, like the target (online LiRA).
@@ -198,7 +201,8 @@ def _run(args) -> int:
     print(f"- torch CPU threads: {torch.get_num_threads()}")
     print(f"- {args.shadows} pool shadows (shokri, lira-offline) trained in {pool_seconds:.1f} s; "
           f"{args.shadows} candidate shadows (lira-online, rmia-online) trained in {online_seconds:.1f} s; "
-          f"{k} pool reference models (lira-offline-{k}, rmia-offline-{k}; RMIA a={args.rmia_a}) "
+          f"{k} pool reference models (lira-offline-{k}, rmia-offline-{k}; RMIA a={a}"
+          f"{', tuned on the references' if args.rmia_a == 'tune' else ''}) "
           f"trained in {reference_seconds:.1f} s")
     if "art-blackbox" in results:
         art = results["art-blackbox"]
@@ -213,7 +217,7 @@ def _run(args) -> int:
     if args.sweep_k:
         _print_sweep(pool_shadows, pool_seconds, target, X_pool, y_pool, X_eval, y_eval, labels, args)
     if args.pooled:
-        _print_pooled(X_eval, y_eval, recipe, args)
+        _print_pooled(X_eval, y_eval, X_pool, y_pool, recipe, args)
     return 0
 
 
@@ -265,11 +269,16 @@ def _print_sweep(pool_shadows, pool_seconds, target, X_pool, y_pool, X_eval, y_e
     print(report.format_markdown(report.compare_attacks(results, labels=labels, seconds=seconds)))
 
 
-def _print_pooled(X_eval, y_eval, recipe, args):
+def _print_pooled(X_eval, y_eval, X_pool, y_pool, recipe, args):
     experiment = pooled.train_pooled(
         MLP, X_eval, y_eval, n_shadows=args.shadows, n_targets=8, seed=4000 + args.seed, **recipe
     )
     results = {name: pooled.pooled_scores(experiment, name) for name in ("loss", "lira-offline", "lira-online")}
+    shadows = experiment.shadows()
+    a = rmia.tune_offline_a(shadows, X_eval, y_eval) if args.rmia_a == "tune" else float(args.rmia_a)
+    for name in ("rmia-offline", "rmia-online"):  # population z: the attacker's pool
+        options = {"a": a} if name == "rmia-offline" else {}
+        results[name] = pooled.pooled_scores(experiment, name, population=(X_pool, y_pool), **options)
     table = report.compare_attacks(results)
     print(f"\n## Pooled: 8 targets x {len(y_eval)} candidates against {args.shadows} shadows "
           f"({int(table['n_nonmembers'][0])} non-members); {8 + args.shadows} models trained in "
