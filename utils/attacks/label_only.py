@@ -243,7 +243,7 @@ def score_robustness(target, X, y, *, shadows=None, in_mask=None, kind: str = "n
 
 
 @register("boundary-distance")
-def score_boundary_distance(target, X, y, *, shadows=None, noise_levels=(0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8),
+def score_boundary_distance(target, X, y, *, shadows=None, noise_levels=(0.05, 0.1, 0.2, 0.4),
                             n_queries: int = 8, seed: int = 0) -> np.ndarray:
     """A noise-based estimate of each record's distance to the decision boundary (Lesson 07).
 
