@@ -84,12 +84,12 @@ def test_threshold_slider_builds_and_redraws():
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda l, s: plot_loss_threshold(l, -s, 0.1), "minus the loss"),
-        (lambda l, s: plot_loss_threshold(l, s, 0.0), "max_loss must be a positive number"),
-        (lambda l, s: plot_loss_threshold(l, s[:-1], 0.1), "one entry per record"),
-        (lambda l, s: membership_game(l, s, float("nan")), "threshold must be a finite number"),
-        (lambda l, s: membership_game(np.ones_like(l), s, -0.1), "only members"),
-        (lambda l, s: membership_game(l, s, -0.1, n_rounds=0), "n_rounds must be an integer >= 1"),
+        (lambda lab, s: plot_loss_threshold(lab, -s, 0.1), "minus the loss"),
+        (lambda lab, s: plot_loss_threshold(lab, s, 0.0), "max_loss must be a positive number"),
+        (lambda lab, s: plot_loss_threshold(lab, s[:-1], 0.1), "one entry per record"),
+        (lambda lab, s: membership_game(lab, s, float("nan")), "threshold must be a finite number"),
+        (lambda lab, s: membership_game(np.ones_like(lab), s, -0.1), "only members"),
+        (lambda lab, s: membership_game(lab, s, -0.1, n_rounds=0), "n_rounds must be an integer >= 1"),
     ],
     ids=["positive-scores", "bad-threshold", "lengths", "nan-threshold", "one-class", "no-rounds"],
 )
@@ -222,7 +222,7 @@ def test_hidden_checks_catch_answers_that_only_fit_the_public_inputs():
     for question, name in ((ex02.q1, "fpr"), (ex02.q2, "max_fpr")):
         table = {(len(c["labels"]), c[name]): question.reference(**c) for c in question.public_cases()}
 
-        def memorised(labels, scores, **kwargs):
+        def memorised(labels, scores, table=table, **kwargs):
             return table.get((len(labels), next(iter(kwargs.values()))), 0.0)
 
         assert question.evaluate(memorised).passed

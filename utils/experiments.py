@@ -361,7 +361,9 @@ def degrade_records(X, level: float, *, kind: str = "missing", fill=None, seed: 
     """
     X = np.asarray(X)
     if X.ndim != 2 or len(X) == 0 or not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(f"X must be a non-empty float array of shape (n_records, n_features), got {X.dtype} {X.shape}.")
+        raise ValueError(
+            f"X must be a non-empty float array of shape (n_records, n_features), got {X.dtype} {X.shape}."
+        )
     level = check_fraction(level, "level", low_open=False, high_open=False)
     if kind not in DEGRADATIONS:
         raise ValueError(f"kind must be one of {DEGRADATIONS}, got {kind!r}.")

@@ -264,7 +264,8 @@ def _q2_judge(args, expected, answer):
     best_tpr = float(np.mean(members >= expected))
     if fpr > budget:
         strict_fpr = float(np.mean(nonmembers > threshold))
-        tie = (f" Note that the rule is score >= threshold: with > instead, it would flag {fmt(strict_fpr * len(nonmembers))}."
+        tie = (" Note that the rule is score >= threshold: with > instead, it would flag "
+               f"{fmt(strict_fpr * len(nonmembers))}."
                if strict_fpr <= budget else "")
         return (f"your threshold {fmt(threshold)} flags {fmt(fpr * len(nonmembers))} of the {len(nonmembers):,} "
                 f"non-members (FPR {fpr:.4g}), more than max_fpr = {budget:.4g} allows.{tie}")

@@ -100,7 +100,8 @@ def _q1_judge(args, expected, answer):
         if answer.type_name in ("tuple", "list"):
             return (f"`{name}` returned a {answer.type_name}; return one 2-D array with the columns side by side, "
                     "e.g. np.column_stack([probabilities, classes, membership]).")
-        return f"`{name}` returned a {answer.type_name}, but it should return a NumPy array of shape ({rows:,}, {cols})."
+        return (f"`{name}` returned a {answer.type_name}, but it should return a NumPy array of shape "
+                f"({rows:,}, {cols}).")
     if values.shape != expected.shape:
         hint = ""
         if values.ndim == 3:
@@ -135,16 +136,19 @@ def _q1_judge(args, expected, answer):
         if np.allclose(probs.sum(axis=1), 1.0, atol=1e-6):
             i = int(np.flatnonzero(~np.isclose(probs, exp_probs, rtol=1e-6, atol=1e-8).all(axis=1))[0])
             return (f"the probabilities of row {i:,} differ: expected {np.round(exp_probs[i][:5], 4).tolist()}, "
-                    f"yours {np.round(probs[i][:5], 4).tolist()}. Did you take the softmax over the class axis (the last)?")
+                    f"yours {np.round(probs[i][:5], 4).tolist()}. Did you take the softmax over the class axis "
+                    "(the last)?")
         return ("the probability columns do not sum to 1 per row: take the softmax over the class axis "
                 "(axis=-1), one row of logits at a time.")
     if not np.allclose(values[:, n_classes], expected[:, n_classes]):
         return (f"column {n_classes} should be the class of each row's record (labels, repeated once per shadow); "
-                f"expected {expected[:6, n_classes].astype(int).tolist()} at the top, got {values[:6, n_classes].tolist()}.")
+                f"expected {expected[:6, n_classes].astype(int).tolist()} at the top, got "
+                f"{values[:6, n_classes].tolist()}.")
     membership, exp_membership = values[:, -1], expected[:, -1]
     if np.allclose(membership, 1 - exp_membership):
         return "the membership column is flipped: 1 means the record was IN the shadow's training set (in_mask True)."
-    return (f"the last column should be the membership (1 = IN, 0 = OUT) from in_mask; {int((~np.isclose(membership, exp_membership)).sum()):,} "
+    n_wrong = int((~np.isclose(membership, exp_membership)).sum())
+    return (f"the last column should be the membership (1 = IN, 0 = OUT) from in_mask; {n_wrong:,} "
             f"of {rows:,} rows differ.")
 
 
@@ -211,7 +215,8 @@ def _q2_hidden(rng: np.random.Generator):
         mean_out, gap = rng.uniform(-2.0, 6.0), rng.uniform(0.0, 4.0)
         std_in, std_out = rng.uniform(0.3, 1.5), rng.uniform(0.3, 1.5)
         x = rng.normal(mean_out + gap * rng.integers(0, 2), 1.0)
-        cases.append(_q2_case(rng, int(rng.integers(3, 40)), int(rng.integers(3, 40)), mean_out, gap, std_in, std_out, x))
+        n_in, n_out = int(rng.integers(3, 40)), int(rng.integers(3, 40))
+        cases.append(_q2_case(rng, n_in, n_out, mean_out, gap, std_in, std_out, x))
     return cases
 
 
@@ -220,7 +225,8 @@ def _q2_judge(args, expected, answer):
     if problem is None or answer.values is None or answer.values.size != 1:
         return problem
     value = float(answer.values.reshape(()))
-    p, p_in, p_out = (np.asarray(args[k], dtype=np.float64) for k in ("target_confidence", "in_confidences", "out_confidences"))
+    p, p_in, p_out = (np.asarray(args[k], dtype=np.float64)
+                      for k in ("target_confidence", "in_confidences", "out_confidences"))
 
     def ratio(x, a, b, ddof=1):
         return float(norm.logpdf(x, a.mean(), a.std(ddof=ddof)) - norm.logpdf(x, b.mean(), b.std(ddof=ddof)))
@@ -237,7 +243,8 @@ def _q2_judge(args, expected, answer):
          "you returned the likelihood ratio itself; return its logarithm (the difference of the two log-densities)."),
     ]
     for wrong, message in slips:
-        if np.isfinite(wrong) and not np.isclose(wrong, expected, rtol=1e-5, atol=1e-6) and np.isclose(value, wrong, rtol=1e-5, atol=1e-6):
+        if np.isfinite(wrong) and not np.isclose(wrong, expected, rtol=1e-5, atol=1e-6) \
+                and np.isclose(value, wrong, rtol=1e-5, atol=1e-6):
             return f"{message} (Expected {fmt(expected)}, got {fmt(value)}.)"
     return problem
 

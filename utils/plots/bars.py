@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ATTACK_STYLES, PALETTE, _CYCLE, new_ax
+from .base import _CYCLE, ATTACK_STYLES, PALETTE, new_ax
 
 __all__ = ["plot_grouped_bars"]
 
@@ -23,11 +23,14 @@ def _as_table(values, name: str, shape=None) -> np.ndarray:
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty table of shape (n_series, n_groups), got shape {np.shape(values)}.")
+        raise ValueError(
+            f"{name} must be a non-empty table of shape (n_series, n_groups), got shape {np.shape(values)}."
+        )
     if shape is not None and array.shape != shape:
         raise ValueError(f"{name} must have the shape of values, {shape}, got {array.shape}.")
     if np.isnan(array).any():
-        raise ValueError(f"{name} contains NaN at (series, group) {tuple(int(i) for i in np.argwhere(np.isnan(array))[0])}; "
+        where = tuple(int(i) for i in np.argwhere(np.isnan(array))[0])
+        raise ValueError(f"{name} contains NaN at (series, group) {where}; "
                          "compute the missing value or drop that group.")
     return array
 

@@ -107,7 +107,8 @@ def plot_loss_threshold(labels, scores, max_loss: float, axes=None):
     return axes
 
 
-def plot_rocs(curves, *, attacks=None, ax=None, log: bool = True, fpr_in_legend: float = 0.01, legend_below: bool = True):
+def plot_rocs(curves, *, attacks=None, ax=None, log: bool = True, fpr_in_legend: float = 0.01,
+              legend_below: bool = True):
     """Several ROC curves on one Axes, each attack in its course-wide style, legend clear of the curves.
 
     Parameters
