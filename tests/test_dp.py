@@ -136,3 +136,11 @@ def test_batchnorm_and_other_layers_are_refused_with_a_fix():
     with pytest.raises(ValueError, match="Linear and ReLU layers only"):
         dp.train_dp_batched(lambda: MLP(8, (6,), 3, dropout=0.5), X, y, np.stack([np.arange(60)]),
                             noise_multiplier=1.0)
+
+
+def test_known_noise_entry_spends_its_epsilon():
+    """KNOWN_NOISE saves the lesson a search; the accountant itself confirms an entry (one PRV call)."""
+    (epsilon, delta, sample_rate, steps, accountant), sigma = next(
+        (key, value) for key, value in dp.KNOWN_NOISE.items() if key[0] == 8.0)
+    assert epsilon - 0.01 <= dp.epsilon_for(sigma, sample_rate, steps, delta, accountant) <= epsilon
+    assert dp.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant) == sigma

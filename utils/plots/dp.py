@@ -56,6 +56,13 @@ def plot_dp_roc(labels, scores: dict, *, epsilon: float, delta: float, mu: float
     return ax
 
 
+def _epsilon_ticks(ax, eps):
+    ax.set_xscale("log")
+    ax.set_xticks(eps)
+    ax.set_xticklabels([f"{e:.3g}" for e in eps])
+    ax.minorticks_off()
+
+
 def plot_epsilon_sweep(epsilons, test_accuracy, tpr_at_1pct, *, nonprivate_accuracy: float, nonprivate_tpr: float,
                        delta: float, mus=None, axes=None):
     """Two panels against epsilon (log axis): test accuracy, and LiRA's TPR at 1% FPR under its bounds.
@@ -78,7 +85,7 @@ def plot_epsilon_sweep(epsilons, test_accuracy, tpr_at_1pct, *, nonprivate_accur
     ax = axes[0]
     ax.plot(eps, test_accuracy, "o-", color=PALETTE["blue"], label="DP-SGD")
     ax.axhline(nonprivate_accuracy, color=PALETTE["blue"], ls=":", label="non-private")
-    ax.set_xscale("log")
+    _epsilon_ticks(ax, eps)
     ax.set_xlabel("epsilon (accountant)")
     ax.set_ylabel("Test accuracy")
     ax.legend(fontsize="small")
@@ -92,7 +99,7 @@ def plot_epsilon_sweep(epsilons, test_accuracy, tpr_at_1pct, *, nonprivate_accur
     ax.plot(eps, tpr_at_1pct, "o-", color=style["color"], label="LiRA (online) measured")
     ax.axhline(nonprivate_tpr, color=style["color"], ls=":", label="LiRA, non-private target")
     ax.axhline(0.01, color="grey", ls="--", lw=1, label="random guess")
-    ax.set_xscale("log")
+    _epsilon_ticks(ax, eps)
     ax.set_yscale("log")
     ax.set_xlabel("epsilon (accountant)")
     ax.set_ylabel("True positive rate at 1% FPR")
@@ -128,7 +135,7 @@ def plot_audit(accountant_epsilon, audits: dict, max_epsilon: dict, *, ax=None):
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:.3g}" for t in finite] + (["non-\nprivate"] if (~np.isfinite(x)).any() else []))
     ax.minorticks_off()
-    ax.set_ylim(bottom=-0.1)
+    ax.set_ylim(-0.2, 1.4 * max([*max_epsilon.values(), *[np.max(v) for v in audits.values()], 1.0]))
     ax.set_xlabel("epsilon spent (accountant)")
     ax.set_ylabel("epsilon certified by the audit (95%)")
     ax.legend(fontsize="small", loc="upper left")
