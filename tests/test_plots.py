@@ -260,3 +260,30 @@ def test_importing_plots_changes_no_matplotlib_settings():
     importlib.reload(plots)
     assert dict(matplotlib.rcParams) == before
     assert plt.get_fignums() == []
+
+
+def test_overfitting_title_says_1_epoch_not_1_epochs():
+    from utils.experiments import OverfitReport
+    from utils.plots.overfitting import plot_overfitting
+
+    rng = np.random.default_rng(0)
+    for epochs, expected in ((1, "200 training records, 1 epoch\n"), (2, "200 training records, 2 epochs\n")):
+        report = OverfitReport(rng.uniform(1e-4, 1, 200), rng.uniform(1e-4, 1, 50), np.ones(200), np.ones(50),
+                               1.0, 0.9, 200, epochs)
+        axes = plot_overfitting(report)
+        assert axes[1].get_title().startswith(expected)
+        plt.close("all")
+
+
+def test_generalization_gap_labels_every_training_set_size():
+    from utils.experiments import GapCurve
+    from utils.plots.overfitting import plot_generalization_gap
+
+    sizes = np.array([50, 100, 200, 400, 800, 1250])
+    curve = GapCurve(sizes, np.ones((6, 2)), np.full((6, 2), 0.8), 50)
+    ax = plot_generalization_gap(curve)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_visible()]
+    assert labels == ["50", "100", "200", "400", "800", "1,250"]
+    assert ax.get_xscale() == "log" and len(ax.xaxis.get_minorticklocs()) == 0
+    plt.close("all")

@@ -136,3 +136,31 @@ def test_a_widget_cell_of_an_executed_notebook_carries_an_image_output(tmp_path)
     assert any("image/png" in k for k in kinds), kinds
     assert not any("VBox" in o.get("data", {}).get("text/plain", "") for o in outputs)
     assert not any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outputs)
+
+
+def test_the_status_line_names_the_setting_the_figure_shows(shell):
+    labels, scores = toy_attack()
+    with capture_output():
+        explorer = threshold_explorer(labels, scores, max_loss=0.01)
+    status = explorer.status
+    assert status.value == "figure below: max loss = 0.01"
+    seen = []
+    status.observe(lambda change: seen.append(change["new"]), names="value")
+    with capture_output():
+        explorer.controls.children[0].value = 0.1
+    assert seen == ["<i>drawing the figure for max loss = 0.1 ...</i>", "figure below: max loss = 0.1"]
+
+
+def test_threshold_slider_has_a_usable_range_and_a_text_box(shell):
+    labels, scores = toy_attack()
+    losses = -scores
+    with capture_output():
+        explorer = threshold_explorer(labels, scores, max_loss=0.01)
+    slider, typed = explorer.controls.children
+    decades = slider.max - slider.min
+    assert 10**slider.min <= np.quantile(losses, 0.01) and 10**slider.max >= losses.max()
+    assert decades <= np.log10(losses.max() / np.quantile(losses, 0.01)) + 1.0  # not the 12 decades of the min
+    assert int(slider.layout.width.rstrip("px")) / decades >= 50  # pixels per decade
+    with capture_output():
+        typed.value = 0.2
+    assert slider.value == pytest.approx(0.2) and explorer.redraws == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from .base import MEMBER_COLOR, NONMEMBER_COLOR, PALETTE, new_ax, plot_histograms
 
@@ -41,7 +42,8 @@ def plot_overfitting(report, axes=None):
     ax.set_ylabel("accuracy")
     ax.set_title(f"generalisation gap = {report.gap:.1%}", fontsize="medium")
     plot_histograms(report.member_loss, report.nonmember_loss, ax=axes[1], xlabel="loss (nats, log scale)", log_x=True)
-    size = f"{report.n_train} training records, {report.epochs} epochs\n" if report.n_train else ""
+    epochs = f"{report.epochs} epoch{'' if report.epochs == 1 else 's'}"
+    size = f"{report.n_train} training records, {epochs}\n" if report.n_train else ""
     axes[1].set_title(
         f"{size}median loss: members {np.median(report.member_loss):.2g}, non-members "
         f"{np.median(report.nonmember_loss):.2g}\nmean loss: members {np.mean(report.member_loss):.2g}, "
@@ -123,6 +125,9 @@ def plot_generalization_gap(curve, ax=None):
     ax.fill_between(curve.sizes, curve.test_accuracy.mean(axis=1), curve.train_accuracy.mean(axis=1), color="grey",
                     alpha=0.15, label="generalisation gap")
     ax.set_xscale("log")
+    # Label the sizes themselves: a log axis from 50 to 1,250 would only label 10^2 and 10^3.
+    ax.set_xticks(curve.sizes, [f"{int(size):,}" for size in curve.sizes])
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("training-set size (records, log scale)")
     ax.set_ylabel("accuracy")
     ax.legend(loc="lower right", fontsize="small")

@@ -28,11 +28,14 @@ class Explorer:
         The figure's output, updated in place on every redraw (None outside IPython).
     redraws : int
         How many figures were drawn (1 after the first display).
+    status : ipywidgets.HTML or None
+        The line under the controls that names the setting the figure shows.
     """
 
     controls: object
     handle: object
     redraws: int = field(default=0)
+    status: object = field(default=None)
 
     def _ipython_display_(self):  # already displayed by show_explorer: showing it again would duplicate it
         pass
@@ -51,21 +54,38 @@ def show_explorer(controls, draw, parameters: dict, *, description: str) -> Expl
         Keyword name of each slider in `draw`.
     description : str
         What a reader without a running kernel sees instead of the sliders.
+
+    Under the controls a status line names the values the figure is for, and says "drawing ..."
+    while a redraw runs: after quick moves the figure lags the sliders, and a reader should know
+    which setting the picture shows.
     """
+    import ipywidgets as widgets
     from IPython.display import display
 
     def current():
         return {name: widget.value for name, widget in parameters.items()}
 
+    def setting(values) -> str:
+        def shown(value):
+            return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+        return ", ".join(f"{getattr(parameters[n], 'description', '') or n} = {shown(v)}" for n, v in values.items())
+
+    status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
+    status.add_class("course-figure-status")
+
     def figure():
-        fig = draw(**current())
+        values = current()
+        status.value = f"<i>drawing the figure for {setting(values)} ...</i>"
+        fig = draw(**values)
         plt.close(fig)  # shown by display only, once, under any matplotlib backend
+        status.value = f"figure below: {setting(values)}"
         return fig
 
-    bundle = controls._repr_mimebundle_()
+    bundle = widgets.VBox([controls, status])._repr_mimebundle_()
     bundle = bundle[0] if isinstance(bundle, tuple) else bundle
     display({key: value for key, value in bundle.items() if key != "text/plain"} | {"text/plain": description}, raw=True)
-    explorer = Explorer(controls, display(figure(), display_id=True), 1)
+    explorer = Explorer(controls, display(figure(), display_id=True), 1, status)
 
     def redraw(_change):
         fig = figure()

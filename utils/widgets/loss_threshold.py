@@ -41,9 +41,20 @@ def threshold_explorer(labels, scores, *, max_loss: float = 0.01) -> Explorer:
     labels, scores = _check_loss_scores(labels, scores)
     max_loss = _check_max_loss(max_loss)
     losses = np.maximum(-scores, LOSS_FLOOR)
-    low, high = np.floor(np.log10(losses.min())), np.ceil(np.log10(losses.max()))
-    slider = widgets.FloatLogSlider(value=float(np.clip(max_loss, 10**low, 10**high)), base=10, min=low, max=high,
-                                    step=0.05, description="max loss", readout_format=".2g", continuous_update=False)
+    # The range a person can use: from the 1st percentile of the losses (below it the attack flags
+    # almost nobody) to the largest, in a wide track (~60 px per decade instead of ~10) and with a
+    # box to type an exact value.
+    low = np.floor(2 * np.log10(np.quantile(losses, 0.01))) / 2
+    high = np.ceil(2 * np.log10(losses.max())) / 2
+    if high - low < 1:
+        low, high = low - 0.5, high + 0.5
+    start = float(np.clip(max_loss, 10**low, 10**high))
+    slider = widgets.FloatLogSlider(value=start, base=10, min=low, max=high, step=0.05, description="max loss",
+                                    readout_format=".2g", continuous_update=False,
+                                    layout=widgets.Layout(width="560px"))
+    typed = widgets.BoundedFloatText(value=start, min=10**low, max=10**high, description="or type:",
+                                     layout=widgets.Layout(width="210px"))
+    widgets.link((slider, "value"), (typed, "value"))
 
     def draw(max_loss):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained")
@@ -51,7 +62,7 @@ def threshold_explorer(labels, scores, *, max_loss: float = 0.01) -> Explorer:
         return fig
 
     return show_explorer(
-        widgets.VBox([slider]), draw, {"max_loss": slider},
+        widgets.HBox([slider, typed]), draw, {"max_loss": slider},
         description=f"[slider: the loss threshold, in nats; run the notebook to move it. "
                     f"The figure below is for a threshold of {slider.value:.2g} nats.]",
     )
