@@ -144,3 +144,16 @@ def test_known_noise_entry_spends_its_epsilon():
         (key, value) for key, value in dp.KNOWN_NOISE.items() if key[0] == 8.0)
     assert epsilon - 0.01 <= dp.epsilon_for(sigma, sample_rate, steps, delta, accountant) <= epsilon
     assert dp.noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant) == sigma
+
+
+def test_bench_table_columns():
+    from utils.bench.dp import COLUMNS, format_table
+
+    assert COLUMNS == ("epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps", "train_s",
+                       "nonprivate_train_s")
+    row = {"epsilon": 4.0, "test_acc": 0.8, "lira_tpr@1%fpr": (0.01, 0.005, 0.02), "lira_auc": 0.52, "audit_eps": 0.0,
+           "accountant_eps": 3.995, "train_s": 1.5, "nonprivate_train_s": 1.0}
+    lines = format_table([row, {**row, "epsilon": math.inf, "accountant_eps": math.inf}]).splitlines()
+    assert lines[0] == "| " + " | ".join(COLUMNS) + " |"
+    assert lines[2].startswith("| 4 | 0.800 | 1.00% [0.50%, 2.00%] | 0.520 | 0.000 | 3.995 | 1.50 | 1.00 |")
+    assert lines[3].startswith("| inf |") and "| inf |" in lines[3][5:]

@@ -13,6 +13,7 @@ course's recipe of lessons 01-03):
   non-private twin (same model, recipe, data loader and optimiser, no clipping or noise), measured
   alternately, side by side, so that the host's load hits both alike.
 
+``--modes`` times Opacus's per-sample gradient modes (hooks, functorch, ew, ghost) on the course MLP.
 ``--search`` reruns the non-private recipe search (`utils.defenses.dp.search_recipe`) on a
 validation split of the attacker's pool instead. `defense_rows` gives ``utils.bench defenses`` its
 ``dp-eps-1``, ``dp-eps-4`` and ``dp-eps-16`` rows.
@@ -147,14 +148,36 @@ def _search(seed: int = 0) -> None:
               f"{r['noise_multiplier']:.3f} | {r['train_s']:.2f} |")
 
 
+def _modes(repeats: int, seed: int = 0) -> None:
+    """Training time of one DP-SGD run (epsilon 8, `DP_RECIPE`) per Opacus per-sample gradient mode."""
+    from ..defenses.dp import GRAD_SAMPLE_MODES
+
+    Xm, ym, *_ = _data(seed)
+    times = {mode: [] for mode in ("non-private", *GRAD_SAMPLE_MODES)}
+    for _ in range(repeats):  # alternate the modes, so that the host's load hits them alike
+        for mode in times:
+            eps = math.inf if mode == "non-private" else 8.0
+            run = train_dp(init_model(MLP, seed), Xm, ym, DP_RECIPE, epsilon=eps, delta=DELTA, seed=seed,
+                           grad_sample_mode="ghost" if mode == "non-private" else mode)
+            times[mode].append(run.train_s)
+    print("| grad_sample_mode | best train_s | all samples |")
+    print("|---|---|---|")
+    for mode, values in times.items():
+        print(f"| {mode} | {min(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.bench dp", description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="small sizes (also with COURSE_FAST=1)")
     parser.add_argument("--repeats", type=int, default=None, help="timing samples per epsilon (default 3, fast 1)")
     parser.add_argument("--search", action="store_true", help="rerun the recipe search instead")
+    parser.add_argument("--modes", action="store_true", help="time Opacus's per-sample gradient modes instead")
     args = parser.parse_args(argv)
     if args.search:
         _search()
+        return 0
+    if args.modes:
+        _modes(args.repeats or 3)
         return 0
     fast = args.fast or is_fast()
     rows = sweep((1.0, 4.0, 16.0) if fast else (1.0, 4.0, 8.0, 16.0), n_shadows=4 if fast else 16,

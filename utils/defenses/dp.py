@@ -14,9 +14,11 @@ whole run satisfies. `train_dp` asks Opacus's `PrivacyEngine.make_private_with_e
 noise that spends exactly a target epsilon, with the PRV accountant (Opacus's default, the
 tightest) and reports what the RDP accountant says about the same run, for comparison.
 
-Per-sample gradient mode (measured, ``OMP_NUM_THREADS=1``, busy 2-core CPU, course MLP 196-128-10,
-1,250 records, batch 128, 10 epochs, best of 3): ``ghost`` 0.69 s, ``ew`` 3.3 s, ``hooks`` 3.8 s,
-``functorch`` 5.0 s, non-private loop 0.26 s. Ghost clipping (Li et al. 2022; Bu et al. 2023) never
+Per-sample gradient mode (``python -m utils.bench dp --modes``: one epsilon-8 run of `DP_RECIPE` on the
+course MLP 196-128-10 and 1,250 digits, best of 3 alternated samples, ``OMP_NUM_THREADS=1``, 2-core CPU
+shared with other jobs at load ~10): ``ghost`` 0.80 s, ``hooks`` 8.7 s, ``ew`` 9.6 s, ``functorch``
+10.3 s; the same loop without privacy 0.57 s. (An earlier run at batch 128: ghost 0.69 s, ew 3.3 s,
+hooks 3.8 s, functorch 5.0 s, non-private 0.26 s.) Ghost clipping (Li et al. 2022; Bu et al. 2023) never
 stores a per-record gradient: for a linear layer the per-record gradient norm is
 ``||activation|| * ||output gradient||``, so it is the default here.
 
