@@ -222,3 +222,61 @@ def test_evaluate_counts_correct_guesses_with_an_exact_interval():
         evaluate_property_attack([1.0, 2.0, 3.0], [0, 1], (0.2, 0.5))
     with pytest.raises(ValueError, match="NaN"):
         evaluate_property_attack([np.nan, 2.0], [0, 1], (0.2, 0.5))
+
+
+def test_familywise_interval_is_bonferroni_and_holds_a_chance_miss():
+    from utils.metrics import clopper_pearson
+    from utils.property import PropertyResult, familywise_interval
+
+    # 83 of 200 right: the 95% interval misses 0.5 (a 2.4-sigma miss, which 15 tests at chance make
+    # about one time in five), the family-wise interval over 15 tests does not.
+    result = PropertyResult("meta-blackbox", 83 / 200, *clopper_pearson(83, 200), 0.0, 200)
+    assert result.ci_high < 0.5
+    low, high = familywise_interval(result, 15)
+    assert (low, high) == clopper_pearson(83, 200, 1 - 0.05 / 15)
+    assert low < result.ci_low and high > 0.5
+    assert familywise_interval(result, 1) == pytest.approx((result.ci_low, result.ci_high))
+    for bad in (0, True, 2.5):
+        with pytest.raises(ValueError, match="n_tests"):
+            familywise_interval(result, bad)
+
+
+def test_ranks_auc_matches_sklearn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from utils.property import ranks_auc
+
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=(4, 60)), 1)  # rounding makes ties
+    labels = rng.integers(0, 2, size=(4, 60))
+    expected = [roc_auc_score(labels[k], scores[k]) for k in range(4)]
+    np.testing.assert_allclose(ranks_auc(scores, labels), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="both"):
+        ranks_auc(scores[:, :3], np.ones((4, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        ranks_auc(scores, labels[:, :5])
+
+
+def test_member_aucs_equal_the_loss_attack_on_each_victim(games):
+    from utils.inference import per_record_loss, predict_logits
+    from utils.metrics import auc
+    from utils.property import member_aucs
+
+    X, y, _ = synthetic()
+    victims = games[0].victims
+    aucs = member_aucs(victims, X, y, seed=3)
+    assert aucs.shape == (len(victims),) and np.all((aucs >= 0) & (aucs <= 1))
+    # The same draw of strangers, computed the slow way: every victim on the whole pool.
+    pool = np.unique(victims.subsets)
+    losses = per_record_loss(predict_logits(victims, X[pool]), y[pool])
+    in_mask = victims.in_mask[:, pool]
+    rng = np.random.default_rng(3)
+    for k in range(len(victims)):
+        members = np.flatnonzero(in_mask[k])
+        others = rng.choice(np.flatnonzero(~in_mask[k]), len(members), replace=False)
+        labels = np.r_[np.ones(len(members)), np.zeros(len(others))]
+        assert aucs[k] == pytest.approx(auc(labels, -np.r_[losses[k, members], losses[k, others]]), abs=1e-9)
+    with pytest.raises(ValueError, match="records"):
+        member_aucs(victims, X[:100], y[:100])
+    with pytest.raises(ValueError, match="ModelBatch"):
+        member_aucs(victims.model(0), X, y)

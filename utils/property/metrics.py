@@ -15,7 +15,7 @@ import numpy as np
 from ..metrics import clopper_pearson
 from ..validation import as_1d, check_fraction
 
-__all__ = ["n_leaked", "PropertyResult", "evaluate_property_attack", "victim_worlds_check"]
+__all__ = ["n_leaked", "PropertyResult", "evaluate_property_attack", "victim_worlds_check", "familywise_interval"]
 
 
 def n_leaked(accuracy: float, r0: float, r1: float) -> float:
@@ -128,3 +128,22 @@ def evaluate_property_attack(
     accuracy = correct / len(worlds)
     low, high = clopper_pearson(correct, len(worlds))
     return PropertyResult(attack, accuracy, low, high, n_leaked(accuracy, r0, r1), len(worlds), float(seconds))
+
+
+def familywise_interval(result: PropertyResult, n_tests: int, confidence: float = 0.95) -> tuple[float, float]:
+    """`result`'s accuracy interval widened so that `n_tests` such intervals hold *together* (Bonferroni).
+
+    With identical worlds every attack is at chance, yet each 95% interval misses 0.5 one time in
+    20: among 15 attacks x settings, at least one misses about half the time (1 - 0.95^15 = 0.54).
+    "Every interval contains 0.5" is a claim about the whole family, so each interval is drawn at
+    ``1 - (1 - confidence) / n_tests``: all of them contain the truth with probability >= `confidence`.
+
+    >>> r = PropertyResult("a", 83 / 200, *clopper_pearson(83, 200), 0.0, 200)
+    >>> r.ci_high < 0.5 < familywise_interval(r, 15)[1]
+    True
+    """
+    if isinstance(n_tests, (bool, np.bool_)) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
+        raise ValueError(f"n_tests must be a positive count of intervals, got {n_tests!r}.")
+    confidence = check_fraction(confidence, "confidence")
+    correct = int(round(result.accuracy * result.n_victims))
+    return clopper_pearson(correct, result.n_victims, 1.0 - (1.0 - confidence) / int(n_tests))
