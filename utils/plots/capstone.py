@@ -124,6 +124,6 @@ def plot_deletion(result, *, ax=None):
         colors=[PALETTE["vermillion"], PALETTE["blue"]], ax=ax, ylabel=f"attack TPR at {fpr:.0%} FPR",
         legend_loc="upper right",
     )
-    ax.axhline(fpr, ls=":", color="grey", lw=1)
-    ax.text(2.45, fpr, "random guess", va="bottom", ha="right", fontsize="small", color="grey")
+    ax.axhline(fpr, ls=":", color="grey", lw=1, label="random guess")
+    ax.legend(fontsize="small", loc="upper right")
     return ax
