@@ -35,7 +35,8 @@ class Threshold(nn.Module):
 def test_shift_images_by_hand():
     x = np.arange(9, dtype=np.float32).reshape(1, 9)
     np.testing.assert_array_equal(label_only.shift_images(x, [1], [0]).reshape(3, 3), [[0, 0, 1], [0, 3, 4], [0, 6, 7]])
-    np.testing.assert_array_equal(label_only.shift_images(x, [-1], [1]).reshape(3, 3), [[0, 0, 0], [1, 2, 0], [4, 5, 0]])
+    left_down = label_only.shift_images(x, [-1], [1]).reshape(3, 3)
+    np.testing.assert_array_equal(left_down, [[0, 0, 0], [1, 2, 0], [4, 5, 0]])
     np.testing.assert_array_equal(label_only.shift_images(x, [0], [0]), x)
     images = np.arange(18, dtype=np.float32).reshape(2, 3, 3)
     assert label_only.shift_images(images, [1, 0], [0, 1]).shape == (2, 3, 3)
@@ -99,7 +100,8 @@ def test_calibrated_robustness_is_a_likelihood_ratio_on_robustness(trained):
     masked = top1_label(target)
     scores = label_only.score_robustness(masked, X, y, shadows=shadows)
     by_hand = likelihood_ratio_online(label_only.robustness_fractions(masked, X, y),
-                                      label_only.robustness_fractions(shadows, X, y), shadows.in_mask, global_variance=True)
+                                      label_only.robustness_fractions(shadows, X, y), shadows.in_mask,
+                                      global_variance=True)
     np.testing.assert_allclose(scores, by_hand)
     # Labels only, and still a membership signal beyond the gap attack's.
     gap_auc = auc(members.astype(int), label_only.score_gap(masked, X, y))

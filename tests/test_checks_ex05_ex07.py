@@ -86,7 +86,8 @@ def _renormalised(probabilities, k):
 @pytest.mark.parametrize(("function", "words"), [
     (_renormalised, "renormalised"),
     (lambda probabilities, k: (ex07.mask_top_k(probabilities, k) > 0).astype(float), "release their probabilities"),
-    (lambda probabilities, k: np.where(np.argsort(np.argsort(probabilities, 1), 1) < k, probabilities, 0.0), "k smallest"),
+    (lambda probabilities, k: np.where(np.argsort(np.argsort(probabilities, 1), 1) < k, probabilities, 0.0),
+     "k smallest"),
 ])
 def test_q7_1_names_slips(function, words):
     verdict = ex07.q1.evaluate(function)

@@ -55,7 +55,8 @@ def candidates():
 
 def test_measure_defence_reports_a_consistent_point(candidates):
     X, y = candidates
-    result = reg.measure_defence(reg.no_defence(Recipe(epochs=8, batch_size=50)), X, y, n_shadows=4, n_targets=2, seed=0)
+    setting = reg.no_defence(Recipe(epochs=8, batch_size=50))
+    result = reg.measure_defence(setting, X, y, n_shadows=4, n_targets=2, seed=0)
     assert 0 <= result.test_accuracy <= result.train_accuracy <= 1  # 8 epochs on 150 records: it overfits
     assert result.loss_gap > 0
     for attack in ("loss", "lira-online"):

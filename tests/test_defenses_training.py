@@ -57,7 +57,8 @@ def test_recipe_validates_early_stopping_fields():
 def test_too_few_records_for_a_validation_split_is_explained(noisy):
     X, y = noisy
     with pytest.raises(ValueError, match="validation"):
-        train_model(init_model(SMALL_MLP, 0), X[:3], y[:3], epochs=2, early_stopping_patience=1, validation_fraction=0.1)
+        train_model(init_model(SMALL_MLP, 0), X[:3], y[:3], epochs=2, early_stopping_patience=1,
+                    validation_fraction=0.1)
 
 
 @pytest.mark.parametrize("build", [SMALL_MLP, functools.partial(SMALL_MLP, dropout=0.3), Linear])
@@ -83,7 +84,10 @@ def test_early_stopping_stops_and_keeps_the_best_epoch(noisy):
     # Same held-out records as the trainer drew (its first draw from default_rng(seed)).
     order = np.random.default_rng(3).permutation(len(y))
     val = order[len(y) - 100 :]
-    loss = lambda m, idx: torch.nn.functional.cross_entropy(torch.from_numpy(predict_logits(m, X[idx])), torch.from_numpy(y[idx])).item()  # noqa: E731
+    def loss(m, idx):
+        logits = torch.from_numpy(predict_logits(m, X[idx]))
+        return torch.nn.functional.cross_entropy(logits, torch.from_numpy(y[idx])).item()
+
     train_acc = lambda m: (predict_logits(m, X).argmax(1) == y).mean()  # noqa: E731
     assert train_acc(stopped) < train_acc(full) - 0.05, "60 epochs on noisy labels memorise; early stopping should not"
     # The restored weights are a best epoch's: no worse than after epoch 1, no better than the best of all 60.

@@ -102,7 +102,9 @@ def shift_images(X, dx, dy) -> np.ndarray:
     for shift_x, shift_y in set(zip(dx.tolist(), dy.tolist())):  # one slice copy per distinct shift
         rows = (dx == shift_x) & (dy == shift_y)
         src = images[rows][..., max(0, -shift_y) : height - max(0, shift_y), max(0, -shift_x) : width - max(0, shift_x)]
-        out[np.flatnonzero(rows), :, max(0, shift_y) : height - max(0, -shift_y), max(0, shift_x) : width - max(0, -shift_x)] = src
+        to_y = slice(max(0, shift_y), height - max(0, -shift_y))
+        to_x = slice(max(0, shift_x), width - max(0, -shift_x))
+        out[np.flatnonzero(rows), :, to_y, to_x] = src
     return out.reshape(X.shape)
 
 
@@ -152,7 +154,8 @@ def score_gap(target, X, y, *, shadows=None) -> np.ndarray:
     return (predict_labels(target, X) == y).astype(np.float64)
 
 
-def robustness_fractions(model, X, y, *, kind: str = "noise", strength=0.05, n_queries: int = 16, seed: int = 0) -> np.ndarray:
+def robustness_fractions(model, X, y, *, kind: str = "noise", strength=0.05, n_queries: int = 16,
+                         seed: int = 0) -> np.ndarray:
     """How often the model's label stays right under `n_queries` random perturbations of each record (Lesson 07).
 
     The same seeded perturbations are used for every model, so that targets and shadows face the
@@ -229,12 +232,14 @@ def score_robustness(target, X, y, *, shadows=None, in_mask=None, kind: str = "n
         return fractions + 0.5 / n_queries * score_gap(target, X, y)
     if not isinstance(shadows, ModelBatch):
         raise ValueError(
-            f"shadows must be a ModelBatch (e.g. from utils.attacks.shadow.train_shadow_models), got {type(shadows).__name__}."
+            "shadows must be a ModelBatch (e.g. from utils.attacks.shadow.train_shadow_models), "
+            f"got {type(shadows).__name__}."
         )
     if in_mask is None:
         if shadows.n_records != len(y):
             raise ValueError(
-                f"the shadows were trained on halves of {shadows.n_records} records, but X holds {len(y)}. Train them on "
+                f"the shadows were trained on halves of {shadows.n_records} records, but X holds {len(y)}. "
+                "Train them on "
                 "the candidate records themselves, or pass in_mask (n_shadows, n_records) saying who trained which."
             )
         in_mask = shadows.in_mask

@@ -86,7 +86,8 @@ def _q1_judge(args, expected, answer):
         return "you returned 1 for the kept classes; release their probabilities instead."
     counts = (values != 0).sum(axis=-1)
     if (counts != k).any():
-        return f"each row should keep exactly k = {k} non-zero entries; some of yours keep {sorted(set(counts.tolist()))}."
+        return (f"each row should keep exactly k = {k} non-zero entries; "
+                f"some of yours keep {sorted(set(counts.tolist()))}.")
     return "some rows keep the wrong classes: keep, in each row, the k classes with the largest probabilities."
 
 
@@ -115,7 +116,8 @@ def robustness(noisy_labels, y):
 
 def _q2_case(rng, n_queries, n_records, n_classes, flip):
     y = rng.integers(0, n_classes, n_records)
-    labels = np.where(rng.random((n_queries, n_records)) < flip[None, :], rng.integers(0, n_classes, (n_queries, n_records)), y)
+    noise = rng.integers(0, n_classes, (n_queries, n_records))
+    labels = np.where(rng.random((n_queries, n_records)) < flip[None, :], noise, y)
     return {"noisy_labels": labels, "y": y}
 
 
@@ -141,13 +143,14 @@ def _q2_hidden(rng: np.random.Generator):
 def _q2_judge(args, expected, answer):
     name = "robustness"
     values = answer.values
-    labels, y = np.asarray(args["noisy_labels"]), np.asarray(args["y"])
+    labels = np.asarray(args["noisy_labels"])
     if values is not None and values.shape == (labels.shape[0],) and labels.shape[0] != labels.shape[1]:
         return ("you averaged over the records (axis 1); average over the queries (axis 0), so that each record "
                 f"gets one value: shape ({labels.shape[1]},).")
     if values is not None and values.shape == expected.shape:
         if np.allclose(values, expected * labels.shape[0]):
-            return f"you returned counts of correct answers; divide by the number of queries ({labels.shape[0]}) for a share."
+            return (f"you returned counts of correct answers; divide by the number of queries ({labels.shape[0]}) "
+                    "for a share.")
         if np.allclose(values, 1 - expected):
             return "you returned the share of queries whose label is wrong; return the share that is right."
     return per_record_problem(answer, expected, name=name, what="robustness values", rtol=1e-9, atol=1e-12)

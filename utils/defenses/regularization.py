@@ -186,15 +186,15 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
     logits, members = experiment.logits[targets], experiment.in_mask[targets]
     correct = logits.argmax(-1) == experiment.y
     losses = per_record_loss(logits, experiment.y)
-    scores = {
-        name: pooled.pooled_scores(experiment, name, **({"global_variance": global_variance} if name.startswith("lira") else {}))
-        for name in attacks
-    }
+    scores = {}
+    for name in attacks:
+        options = {"global_variance": global_variance} if name.startswith("lira") else {}
+        scores[name] = pooled.pooled_scores(experiment, name, **options)
     return DefenceResult(
         name=defence.name,
         test_accuracy=float(np.mean([c[~m].mean() for c, m in zip(correct, members)])),
         train_accuracy=float(np.mean([c[m].mean() for c, m in zip(correct, members)])),
-        loss_gap=float(np.mean([l[~m].mean() - l[m].mean() for l, m in zip(losses, members)])),
+        loss_gap=float(np.mean([loss[~m].mean() - loss[m].mean() for loss, m in zip(losses, members)])),
         summaries={name: summarize_attack(*pair, fprs=fprs) for name, pair in scores.items()},
         scores=scores,
         exposure=_exposure(experiment),
