@@ -15,5 +15,7 @@ def test_bench_prints_one_row_per_attack_and_survives_without_art(capsys, monkey
     assert table[0].startswith(CONTRACT)
     rows = {line.split(" | ")[0][2:]: line for line in table[1:]}
     assert {"loss", "shokri", "lira-offline", "lira-online", "art-blackbox"} <= set(rows)
+    assert {"lira-offline-4", "rmia-offline-4", "rmia-online-4"} <= set(rows)  # --shadows 4, 4 references
+    assert "rmia-offline-4 vs lira-offline-4 (same 4 reference models)" in out
     assert "| n/a |" in rows["art-blackbox"] and "not installed" in out
     assert "Checks:" in out
