@@ -5,7 +5,6 @@ import csv
 import json
 import urllib.parse
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -112,7 +111,7 @@ def test_fractional_timeouts_are_accepted():
     assert args.cell_timeout == 30.5 and args.seed == 0
 
 
-# ----------------------------------------------------------------------------- --out: lock, refuse, merge, grader errors
+# ------------------------------------------------------------------- --out: lock, refuse, merge, grader errors
 def fake_grade_one(score_by_student):
     """A stand-in for grading: the reference's answers for students in `score_by_student`, zeros otherwise."""
     def grade(submission, exercises, course, limits, *, seed, bwrap, env=None):
@@ -209,7 +208,8 @@ def answer_lines(cases, right=True, origin="notebook", only=None):
             continue
         question = ex01.q1 if qid.startswith("1.1") else ex01.q2
         values = [question.reference(**c) for c in drawn] if right else [np.zeros(1) for _ in drawn]
-        lines.append({"id": qid, "origin": origin, "answers": [harness.answer_to_json(core.to_answer(v)) for v in values]})
+        answers = [harness.answer_to_json(core.to_answer(v)) for v in values]
+        lines.append({"id": qid, "origin": origin, "answers": answers})
     return lines
 
 
@@ -236,7 +236,8 @@ def test_status_text_counts_errors_honestly():
     errors = [{"cell": 1, "ename": "ValueError", "evalue": "x"}, {"cell": 3, "ename": "KeyError", "evalue": "y"}]
     result = scoring.NotebookResult("ada", NOTEBOOK, 1, [], RunStatus.OK, cell_errors=errors)
     assert result.status == "ran with 2 errors"
-    assert scoring.NotebookResult("ada", NOTEBOOK, 1, [], RunStatus.TIMEOUT, stopped_at=5).status == "timed out in cell 5"
+    timed_out = scoring.NotebookResult("ada", NOTEBOOK, 1, [], RunStatus.TIMEOUT, stopped_at=5)
+    assert timed_out.status == "timed out in cell 5"
     tests = scoring.score_run(ex01.EXERCISE, scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))[2],
                               fake_run(errors=errors), "ran with 2 errors")
     assert tests[0].outcome == Outcome.FAILED and "ran with 2 errors" in tests[0].output
@@ -244,7 +245,8 @@ def test_status_text_counts_errors_honestly():
 
 def test_written_answers_are_answered_blank_or_missing():
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("<!-- BEGIN ANSWER -->\nLower loss.\n<!-- END ANSWER -->", metadata={"exercise": "1.3"}),
+        nbformat.v4.new_markdown_cell("<!-- BEGIN ANSWER -->\nLower loss.\n<!-- END ANSWER -->",
+                                      metadata={"exercise": "1.3"}),
     ])
     assert [t.outcome for t in scoring.written_tests(ex01.EXERCISE, scoring.written_answers(nb, ex01.EXERCISE))] \
         == [Outcome.ANSWERED]
@@ -275,7 +277,8 @@ def test_hidden_inputs_follow_from_the_batch_seed_and_the_submission():
     ada, bo = (Submission(Path(f"{s}.ipynb"), s, NOTEBOOK, 1) for s in ("ada", "bo"))
 
     def draw(seed, submission):
-        return scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(batch_module._seed_sequence(seed, submission)))[1]
+        rng = np.random.default_rng(batch_module._seed_sequence(seed, submission))
+        return scoring.draw_inputs(ex01.EXERCISE, rng)[1]
 
     first, again, other, reseeded = draw(5, ada), draw(5, ada), draw(5, bo), draw(6, ada)
     keys = [k for k in first if "hidden" in k]

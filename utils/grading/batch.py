@@ -8,6 +8,7 @@ exits non-zero so that the instructor grades it again.
 
 from __future__ import annotations
 
+import compileall
 import shutil
 import stat
 import tempfile
@@ -23,7 +24,7 @@ from ..checks import load_exercise
 from ..checks.release import ROOT, student_library, write_files
 from . import scoring
 from .runner import read_capped, run_submission
-from .sandbox import Limits
+from .sandbox import WRITABLE_COURSE_DIRS, Limits
 from .submissions import id_key
 
 __all__ = ["LoadedExercise", "load_exercises", "course_copy", "grade_one", "grade_batch"]
@@ -63,6 +64,10 @@ def course_copy(target: Path | None = None, root: Path = ROOT) -> Path:
     if cache.exists():
         files["data/mnist5k.npz"] = cache.read_bytes()
     write_files(files, target)
+    for name in WRITABLE_COURSE_DIRS:
+        (target / name).mkdir(exist_ok=True)
+    # compiled once here: every kernel imports the library without compiling it again
+    compileall.compile_dir(str(target), quiet=2, workers=1)
     for folder in [target, *(p for p in target.rglob("*") if p.is_dir())]:
         folder.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     return target
@@ -70,7 +75,7 @@ def course_copy(target: Path | None = None, root: Path = ROOT) -> Path:
 
 def _seed_sequence(seed: int, submission):
     """Each submission's own stream of hidden inputs, derived from the batch seed and who/what it is."""
-    key = zlib.crc32(f"{id_key(submission.student)}/{submission.notebook}".encode("utf-8"))
+    key = zlib.crc32(f"{id_key(submission.student)}/{submission.notebook}".encode())
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(key,))
 
 

@@ -38,7 +38,8 @@ def _number(kind, low, high=math.inf, *, low_open=False):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not math.isfinite(value) or value > high or (value <= low if low_open else value < low):
             bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
             upper = f" and at most {high:g}" if math.isfinite(high) else ""
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="size of each sandbox's private /tmp in MiB: all a notebook may write (default 256)")
     parser.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=None,
                         help="batch seed of the hidden inputs (default: fresh OS entropy, never written anywhere)")
-    parser.add_argument("--fast", action="store_true", help="run notebooks with COURSE_FAST=1 (smaller sizes, same code)")
+    parser.add_argument("--fast", action="store_true",
+                        help="run notebooks with COURSE_FAST=1 (smaller sizes, same code)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap, as your own user: only for notebooks you trust")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

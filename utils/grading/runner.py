@@ -29,8 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .sandbox import (COURSE_DIR, HOME_DIR, SANDBOX_VARIABLE, SUBMISSION_DIR, WORK_DIR, Limits, bwrap_command,
-                      kill_group, kill_marked, sandbox_env)
+from .sandbox import (
+    COURSE_DIR,
+    HOME_DIR,
+    SANDBOX_VARIABLE,
+    SUBMISSION_DIR,
+    WORK_DIR,
+    Limits,
+    bwrap_command,
+    kill_group,
+    kill_marked,
+    sandbox_env,
+)
 from .states import RunStatus
 
 __all__ = ["RunResult", "run_submission", "read_capped", "MAX_EVENT_BYTES"]
@@ -123,16 +133,19 @@ def run_submission(notebook_bytes: bytes, notebook_name: str, draw_inputs, cours
         if bwrap:
             command = bwrap_command(bwrap, course=course, notebook=notebook, limits=limits)
             command += [sys.executable, "-m", "utils.grading.worker"]
-            paths = {"notebook": f"{SUBMISSION_DIR}/{notebook_name}", "cwd": WORK_DIR}
+            paths = {"notebook": f"{SUBMISSION_DIR}/{notebook_name}", "cwd": WORK_DIR,
+                     "reserve": f"{HOME_DIR}/.grader-reserve"}
             run_env, cwd = sandbox_env(limits, env or {}, course=COURSE_DIR, home=HOME_DIR), None
         else:
             own_course = scratch / "course"  # a copy of its own: a student who edits it changes nothing else
             shutil.copytree(course, own_course)
+            for name in WRITABLE_COURSE_DIRS:
+                (own_course / name).chmod(stat.S_IRWXU)
             work, home = scratch / "work", scratch / "home"
             work.mkdir()
             home.mkdir()
             command = [sys.executable, "-m", "utils.grading.worker"]
-            paths = {"notebook": str(notebook), "cwd": str(work)}
+            paths = {"notebook": str(notebook), "cwd": str(work), "reserve": ""}
             run_env = sandbox_env(limits, env or {}, course=str(own_course), home=str(home))
             run_env[SANDBOX_VARIABLE] = str(scratch)
             cwd = work
@@ -227,7 +240,8 @@ def _drive(command, env, cwd, job, draw_inputs, limits, scratch, *, sandboxed) -
                              seconds=seconds)
         where = "sandbox" if sandboxed else "grading worker"
         return RunResult(RunStatus.GRADER_ERROR,
-                         f"the {where} stopped before the kernel started (exit code {proc.returncode}){_log_tail(log_path)}",
+                         f"the {where} stopped before the kernel started "
+                         f"(exit code {proc.returncode}){_log_tail(log_path)}",
                          seconds=seconds)
     return _result_from(done, seconds)
 

@@ -8,8 +8,8 @@ kernel run with
   an unprivileged uid and no capabilities;
 - a file system made of: the Python environment and system libraries, read-only; the student copy
   of the course library (no reference solutions, `utils.checks.release`) at ``/course``, read-only;
-  the notebook at ``/submission``, read-only; a private ``/tmp`` (tmpfs with a size quota) for
-  everything they write; a private ``/proc`` and ``/dev``. No home, no submissions folder, no
+  the notebook at ``/submission``, read-only; a private ``/tmp`` and ``/dev/shm`` (tmpfs, each with
+  the size quota) for everything they write; a private ``/proc`` and a read-only minimal ``/dev``. No home, no submissions folder, no
   ``--out``, no other sandbox;
 - ``--die-with-parent``: killing bwrap kills the sandbox's init, and with it every process in its
   PID namespace, whatever session it started; nothing survives the grader.
@@ -34,10 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "probe_bwrap", "bwrap_command", "sandbox_env",
-           "kill_group", "kill_marked", "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR"]
+           "kill_group", "kill_marked", "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR",
+           "WRITABLE_COURSE_DIRS"]
 
 SANDBOX_VARIABLE = "COURSE_GRADER_SANDBOX"  # set in every unsandboxed worker and kernel, to find them all afterwards
 COURSE_DIR, SUBMISSION_DIR, WORK_DIR, HOME_DIR = "/course", "/submission", "/tmp/work", "/tmp/home"
+# folders of the library that code writes into (utils.audit_report: ROOT/reports): private tmpfs in the sandbox
+WRITABLE_COURSE_DIRS = ("reports",)
 SANDBOX_UID = 1000  # not root inside: no capabilities in the sandbox's user namespace
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/hosts", "/etc/mime.types")
@@ -144,9 +147,14 @@ def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Li
             args += ["--ro-bind", path, path]
     for path in _python_dirs():
         args += ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", "/tmp", "--dir", WORK_DIR, "--dir", HOME_DIR,
+    size = str(limits.tmpfs_mb * 2**20)
+    # /dev is a tmpfs without a quota (half the RAM): a quota for /dev/shm, and the rest read-only
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+             "--size", size, "--tmpfs", "/tmp", "--dir", WORK_DIR, "--dir", HOME_DIR,
              "--ro-bind", str(course), COURSE_DIR]
+    for name in WRITABLE_COURSE_DIRS:
+        if (Path(course) / name).is_dir():
+            args += ["--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", f"{COURSE_DIR}/{name}"]
     if notebook is not None:
         args += ["--ro-bind", str(notebook), f"{SUBMISSION_DIR}/{notebook.name}"]
     args += ["--chdir", WORK_DIR, "--"]
@@ -182,7 +190,8 @@ def probe_bwrap(bwrap: str | None = None, timeout: float = 30.0) -> str:
     if not bwrap:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed, so notebooks cannot be sandboxed. Install it "
-            "(Debian/Ubuntu: sudo apt-get install bubblewrap) or, for trusted notebooks only, pass --unsafe-no-sandbox.")
+            "(Debian/Ubuntu: sudo apt-get install bubblewrap) or, for trusted notebooks only, "
+            "pass --unsafe-no-sandbox.")
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
     command = bwrap_command(bwrap, course=scratch, notebook=None, limits=Limits()) + [
         sys.executable, "-c", "import socket, sys; sys.exit(0)"]

@@ -204,8 +204,14 @@ class _Run:
         token = secrets.token_hex(8)
         inputs_path = os.path.join(cwd, f".grader-inputs-{token}.npz")
         answers_path = os.path.join(cwd, f".grader-answers-{token}.jsonl")
-        with open(inputs_path, "wb") as f:  # written only now, after every student cell has run
-            f.write(base64.b64decode(inputs["inputs_npz_b64"]))
+        _release_reserve(self.job)
+        try:
+            with open(inputs_path, "wb") as f:  # written only now, after every student cell has run
+                f.write(base64.b64decode(inputs["inputs_npz_b64"]))
+        except OSError as exc:  # the notebook filled (or locked) its own sandbox: its checks cannot run
+            self.result.update(harness="error", harness_detail=f"the checks' inputs could not be written into the "
+                                                               f"sandbox ({exc.strerror}): did the notebook fill its disk?")
+            return
         harness_errors = []
         self.client.on_cell_error = lambda cell, cell_index, reply: harness_errors.append(
             str(reply.get("content", {}).get("ename", "?"))[:100] + ": "
@@ -242,6 +248,29 @@ class _Run:
         self.result["answers"] = _read_lines(answers_path)
 
 
+RESERVE_BYTES = 32 * 2**20  # room kept free for the checks' inputs and answers
+
+
+def _reserve(job) -> None:
+    """Hold some of the sandbox's disk for the checks, so that a notebook filling it still gets them."""
+    path = job.get("reserve")
+    if path:
+        try:
+            with open(path, "wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+        except OSError:
+            pass
+
+
+def _release_reserve(job) -> None:
+    path = job.get("reserve")
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def _read_lines(path) -> list:
     """The JSON lines of the answers file (at most MAX_ANSWERS_BYTES; unparsable lines dropped)."""
     try:
@@ -263,6 +292,7 @@ def run(job: dict, emit, receive) -> dict:
     """Execute the notebook of `job`; `receive()` returns the inputs once the cells have run."""
     from nbclient.exceptions import DeadKernelError
 
+    _reserve(job)
     state = _Run(job, emit)
     result = state.result
     try:
