@@ -191,3 +191,19 @@ def test_plot_roc_pair_draws_linear_and_log_panels_in_attack_styles():
         assert rocs[1].get_linestyle() == "--"
     with pytest.raises(ValueError, match="non-empty mapping"):
         plot_roc_pair({})
+
+
+def test_plot_rocs_notes_a_tpr_of_zero_that_a_log_axis_cannot_draw():
+    from utils.plots import plot_rocs
+
+    labels = np.r_[np.ones(100, int), np.zeros(1000, int)]
+    scores = np.r_[np.linspace(0, 1, 100), np.linspace(0, 1, 1000)]
+    scores[100:110] += 2.0  # the 10 highest scores are non-members: TPR 0 up to FPR 1%
+    ax = plot_rocs({"loss": (labels, scores), "lira-online": (labels, labels + 0.0)})
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("loss") and "TPR 0 up to FPR 0.011" in t for t in texts), texts
+    assert not any(t.startswith("lira-online") and "TPR 0" in t for t in texts)  # a perfect attack: nothing to note
+    legend_box = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert legend_box.y0 < 0  # below the axes: the low-FPR corner stays clear
+    linear = plot_rocs({"loss": (labels, scores)}, log=False)
+    assert not any("TPR 0" in t.get_text() for t in linear.get_legend().get_texts())  # linear axes draw 0
