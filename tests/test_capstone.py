@@ -265,6 +265,10 @@ def test_privacy_utility_chart():
     assert [t.get_text() for t in ax.texts] == ["released (lira-online)", "early stopping (lira-online)"]
     assert "accuracy" in ax.get_xlabel() and ax.get_yscale() == "log"
     plt.close(ax.figure)
+    masked = TradeoffPoint("masked", 0.9, 0.11, 0.09, 0.13, 0.01, "label-robustness")  # same accuracy as released
+    ax = plot_audit_tradeoff(points + [masked])
+    assert [t.xyann for t in ax.texts] == [(5, 4), (5, 4), (5, -12)], "labels at one accuracy must not overlap"
+    plt.close(ax.figure)
     with pytest.raises(ValueError, match="same FPR"):
         plot_audit_tradeoff(points + [TradeoffPoint("x", 0.9, 0.1, 0.0, 0.2, 0.001, "loss")])
     with pytest.raises(ValueError, match="baseline"):

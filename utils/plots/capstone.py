@@ -84,12 +84,20 @@ def plot_audit_tradeoff(points, *, ax=None, baseline: str | None = None):
     names = [p.name for p in points]
     if baseline is not None and baseline not in names:
         raise ValueError(f"baseline={baseline!r} is not one of the points {names}.")
-    return plot_privacy_utility(
+    ax = plot_privacy_utility(
         [p.accuracy for p in points], [p.tpr for p in points], labels=[f"{p.name} ({p.attack})" for p in points],
         lower=[p.tpr_low for p in points], upper=[p.tpr_high for p in points], fpr=fprs.pop(),
         baseline=None if baseline is None else names.index(baseline), ax=ax,
         attack_name=points[0].attack if len({p.attack for p in points}) == 1 else "attack",
     )
+    # Points at (nearly) the same accuracy, e.g. a model and its masked API: alternate their labels
+    # above and below the point, so that they do not print over each other.
+    labels = ax.texts[-len(points):]
+    for i, (p, label) in enumerate(zip(points, labels)):
+        crowded = [q for q in points[:i] if abs(q.accuracy - p.accuracy) < 0.003]
+        if len(crowded) % 2 == 1:
+            label.xyann = (5, -12)
+    return ax
 
 
 def plot_deletion(result, *, ax=None):
