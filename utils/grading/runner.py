@@ -35,6 +35,7 @@ from .sandbox import (
     SANDBOX_VARIABLE,
     SUBMISSION_DIR,
     WORK_DIR,
+    WRITABLE_COURSE_DIRS,
     Limits,
     bwrap_command,
     kill_group,

@@ -8,9 +8,9 @@ kernel run with
   an unprivileged uid and no capabilities;
 - a file system made of: the Python environment and system libraries, read-only; the student copy
   of the course library (no reference solutions, `utils.checks.release`) at ``/course``, read-only;
-  the notebook at ``/submission``, read-only; a private ``/tmp`` and ``/dev/shm`` (tmpfs, each with
-  the size quota) for everything they write; a private ``/proc`` and a read-only minimal ``/dev``. No home, no submissions folder, no
-  ``--out``, no other sandbox;
+  the notebook at ``/submission``, read-only; a private ``/tmp`` and ``/dev/shm`` (tmpfs, each
+  with the size quota) for everything they write; a private ``/proc``; a read-only minimal ``/dev``.
+  No home, no submissions folder, no ``--out``, no other sandbox;
 - ``--die-with-parent``: killing bwrap kills the sandbox's init, and with it every process in its
   PID namespace, whatever session it started; nothing survives the grader.
 

@@ -209,8 +209,8 @@ class _Run:
             with open(inputs_path, "wb") as f:  # written only now, after every student cell has run
                 f.write(base64.b64decode(inputs["inputs_npz_b64"]))
         except OSError as exc:  # the notebook filled (or locked) its own sandbox: its checks cannot run
-            self.result.update(harness="error", harness_detail=f"the checks' inputs could not be written into the "
-                                                               f"sandbox ({exc.strerror}): did the notebook fill its disk?")
+            detail = f"the checks' inputs could not be written ({exc.strerror}): did the notebook fill its disk?"
+            self.result.update(harness="error", harness_detail=detail)
             return
         harness_errors = []
         self.client.on_cell_error = lambda cell, cell_index, reply: harness_errors.append(
