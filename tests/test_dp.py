@@ -1,4 +1,4 @@
-"""Tests for utils.defenses.dp at tiny sizes: the accountant's promise is kept, the fast noise search
+"""Tests for utils.defenses.dp and dp_batched at tiny sizes: the accountant's promise is kept, the fast noise search
 agrees with Opacus's, per-record clipping matches per-sample gradients computed one by one, the
 batched DP trainer learns without noise and not with huge noise, and bad input is named."""
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from utils.defenses import dp
+from utils.defenses import dp, dp_batched
 from utils.models import MLP
 from utils.recipe import Recipe
 from utils.train import init_model
@@ -75,7 +75,7 @@ def test_clipped_gradient_sums_match_per_sample_gradients():
     labels = torch.randint(0, c, (K, n))
     targets = nn.functional.one_hot(labels, c).float()
     C = 0.5
-    sums = dp.clipped_gradient_sums(weights, biases, inputs, targets, C)
+    sums = dp_batched.clipped_gradient_sums(weights, biases, inputs, targets, C)
     for k in range(K):
         expected = [torch.zeros_like(t[k]) for t in (weights[0], biases[0], weights[1], biases[1])]
         for j in range(n):  # one record at a time, by autograd
@@ -100,9 +100,9 @@ def test_train_dp_batched_learns_without_noise_and_not_with_huge_noise():
 
     def build(): return MLP(in_features=8, hidden=(16,), n_classes=3)
 
-    quiet = dp.train_dp_batched(build, X, y, subsets, Recipe(epochs=30, batch_size=50, lr=3e-2),
+    quiet = dp_batched.train_dp_batched(build, X, y, subsets, Recipe(epochs=30, batch_size=50, lr=3e-2),
                                 noise_multiplier=0.0, max_grad_norm=1.0)
-    loud = dp.train_dp_batched(build, X, y, subsets, Recipe(epochs=30, batch_size=50, lr=3e-2),
+    loud = dp_batched.train_dp_batched(build, X, y, subsets, Recipe(epochs=30, batch_size=50, lr=3e-2),
                                noise_multiplier=500.0, max_grad_norm=1.0)
     assert len(quiet) == 2 and quiet.in_mask.sum() == 200
     accs_quiet = [accuracy(lg, y) for lg in predict_logits(quiet, X)]
@@ -134,7 +134,7 @@ def test_batchnorm_and_other_layers_are_refused_with_a_fix():
     with pytest.raises(ValueError, match="ModuleValidator.fix"):
         dp.train_dp(model, X, y, TINY, epsilon=1.0, delta=1e-3)
     with pytest.raises(ValueError, match="Linear and ReLU layers only"):
-        dp.train_dp_batched(lambda: MLP(8, (6,), 3, dropout=0.5), X, y, np.stack([np.arange(60)]),
+        dp_batched.train_dp_batched(lambda: MLP(8, (6,), 3, dropout=0.5), X, y, np.stack([np.arange(60)]),
                             noise_multiplier=1.0)
 
 

@@ -14,7 +14,7 @@ course's recipe of lessons 01-03):
   alternately, side by side, so that the host's load hits both alike.
 
 ``--modes`` times Opacus's per-sample gradient modes (hooks, functorch, ew, ghost) on the course MLP.
-``--search`` reruns the non-private recipe search (`utils.defenses.dp.search_recipe`) on a
+``--search`` reruns the non-private recipe search (`utils.defenses.dp_experiment.search_recipe`) on a
 validation split of the attacker's pool instead. `defense_rows` gives ``utils.bench defenses`` its
 ``dp-eps-1``, ``dp-eps-4`` and ``dp-eps-16`` rows.
 """
@@ -30,7 +30,8 @@ import numpy as np
 from ..audit import make_canaries
 from ..config import is_fast
 from ..data import load_digits, make_membership_split
-from ..defenses.dp import DP_RECIPE, run_epsilon, search_recipe, train_dp
+from ..defenses.dp import DP_RECIPE, train_dp
+from ..defenses.dp_experiment import run_epsilon, search_recipe
 from ..metrics import summarize_attack
 from ..models import MLP
 from ..recipe import Recipe

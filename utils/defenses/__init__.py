@@ -6,7 +6,9 @@
 - `masking`: release the top-1 label, the top-k probabilities or rounded probabilities only
   (`MaskedModel`, Lesson 07); `utils.attacks.label_only` shows what is left of the signal.
 
-Differential privacy (Lesson 06) lives in its own module, `utils.defenses.dp`.
+Differential privacy (Lesson 06) lives in its own modules, imported by name:
+`utils.defenses.dp` (DP-SGD with Opacus, the accountants, `DP_RECIPE`), `utils.defenses.dp_batched`
+(K DP shadow models at once) and `utils.defenses.dp_experiment` (the lesson's sweep: `run_epsilon`).
 """
 
 from . import masking, regularization

@@ -1,4 +1,4 @@
-"""Differential privacy: DP-SGD with Opacus, and the same recipe for K shadow models at once (Lesson 06).
+"""Differential privacy: DP-SGD with Opacus and its privacy accounting (Lesson 06).
 
 DP-SGD (Abadi et al. 2016) changes three things in an ordinary training loop:
 
@@ -23,15 +23,15 @@ stores a per-record gradient: for a linear layer the per-record gradient norm is
 ``||activation|| * ||output gradient||``, so it is the default here.
 
 Recipe (`DP_RECIPE`): found by a *non-private* search on a validation split of the attacker's pool
-(`search_recipe`; never on the target's members, so the search costs the members no privacy; rerun
-with ``python -m utils.bench dp --search``). Grid: epochs {15, 30, 60} x expected batch {256, 512}
-x Adam lr {3e-3, 1e-2} x max_grad_norm {1, 3}, at epsilon = 8, delta = 1e-5, 1,250 training and
-1,250 validation digits (24 runs, 200 s). The search's result is recorded next to `DP_RECIPE`.
+(`utils.defenses.dp_experiment.search_recipe`; never on the target's members, so the search costs the
+members no privacy; rerun with ``python -m utils.bench dp --search``). Grid: epochs {15, 30, 60} x
+expected batch {256, 512} x Adam lr {3e-3, 1e-2} x max_grad_norm {1, 3}, at epsilon = 8, delta = 1e-5,
+1,250 training and 1,250 validation digits (24 runs, 200 s). The search's result is recorded next to
+`DP_RECIPE`.
 
-`train_dp_batched` trains K shadow models with *the same* mechanism (Poisson sampling, per-record
-clipping, Gaussian noise, Adam, same noise multiplier) as one stacked computation, so that an
-attacker calibrating LiRA against a DP target gets shadows that answer like the target. It is
-written for the course's MLPs (Flatten, Linear, ReLU) and uses the ghost-norm identity directly.
+Related modules: `utils.defenses.dp_batched` trains K DP shadow models at once with the same
+mechanism (`train_dp_batched`); `utils.defenses.dp_experiment` is Lesson 06's experiment (one target
+per epsilon, attacked and audited: `run_epsilon`) and the recipe search.
 """
 
 from __future__ import annotations
@@ -40,18 +40,13 @@ import functools
 import math
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..models import ModelBatch, model_n_classes, records_fingerprint
-from ..optim import make_optimizer
+from ..models import model_n_classes
 from ..recipe import Recipe, as_recipe
-from ..seed import spawn_seeds
-from ..train import _check_subsets, init_model
 from ..validation import check_features_labels, check_real, check_seed
 
 __all__ = [
@@ -64,12 +59,10 @@ __all__ = [
     "noise_multiplier_for",
     "epsilon_for",
     "train_dp",
-    "train_dp_batched",
-    "clipped_gradient_sums",
-    "search_recipe",
 ]
 
-# Found by `search_recipe` (module docstring): validation accuracy at epsilon = 8 (one seed, so +-0.01 is noise):
+# Found by `dp_experiment.search_recipe` (module docstring): validation accuracy at epsilon = 8
+# (one seed, so +-0.01 is noise):
 #   30 epochs, batch 256, lr 1e-2, C 3: 0.882 (best; 150 steps)   60 x 512 x 1e-2 x C 1: 0.878 (180 steps)
 #   30 x 256 x 1e-2 x C 1: 0.873                                  15 x 512 x 1e-2 x C 3: 0.847 (45 steps)
 #   15 x 256 x 1e-2 x C 1: 0.842     every lr 3e-3 recipe: 0.76-0.85
@@ -346,316 +339,3 @@ def train_dp(
     return DPTraining(model=model.eval(), epsilon=spent, delta=delta, epsilon_rdp=spent_rdp, noise_multiplier=noise,
                       sample_rate=sample_rate, steps=int(steps), max_grad_norm=max_grad_norm, history=history,
                       accountant=accountant, grad_sample_mode=grad_sample_mode, train_s=train_s)
-
-
-def _mlp_layers(base: nn.Module) -> list[str]:
-    """Names of the Linear layers of a Flatten/Linear/ReLU stack, in order; raises for anything else."""
-    linears, previous = [], None
-    for name, module in base.named_modules():
-        if isinstance(module, nn.Linear):
-            linears.append(name)
-            previous = "linear"
-        elif isinstance(module, (nn.ReLU, nn.Flatten)):
-            previous = "relu"
-        elif isinstance(module, nn.Sequential) or module is base:
-            continue
-        else:
-            raise ValueError(
-                f"train_dp_batched handles MLPs of Linear and ReLU layers only, found {type(module).__name__} "
-                f"({name}). Train other architectures one at a time with train_dp."
-            )
-    del previous
-    if not linears:
-        raise ValueError("train_dp_batched found no Linear layer in the model.")
-    return linears
-
-
-def clipped_gradient_sums(weights, biases, inputs, targets, max_grad_norm: float, *, valid=None, sq_inputs=None):
-    """Sum over records of each record's cross-entropy gradient, clipped to `max_grad_norm` (DP-SGD's step 2).
-
-    For K stacked MLPs (Linear layers ``weights[i]`` (K, out, in), ``biases[i]`` (K, out), ReLU between),
-    without ever forming a per-record gradient: for a linear layer the gradient of record j is
-    ``g_j a_j^T`` (output gradient times input), whose squared norm is ``||g_j||^2 (||a_j||^2 + 1)``
-    with the bias (Goodfellow 2015's trick, Opacus's "ghost" mode).
-
-    Parameters
-    ----------
-    weights, biases : lists of Tensor, shapes (K, out, in) and (K, out)
-    inputs : Tensor, shape (K, n, in_features)
-    targets : Tensor, shape (K, n, n_classes)
-        One-hot labels.
-    max_grad_norm : float
-    valid : Tensor of float, shape (K, n), optional
-        1 for the records in this step's batch, 0 for padding.
-    sq_inputs : Tensor, shape (K, n), optional
-        ``||x_j||^2 + 1``, if already known.
-
-    Returns
-    -------
-    list of (Tensor (K, out, in), Tensor (K, out)) per layer: the summed clipped gradients.
-    """
-    acts = [inputs]
-    for i, (w, b) in enumerate(zip(weights, biases)):
-        out = torch.baddbmm(b[:, None, :], acts[-1], w.transpose(1, 2))
-        acts.append(out.clamp_min(0) if i < len(weights) - 1 else out)
-    grad_out = torch.softmax(acts[-1], dim=-1) - targets  # d(loss_j)/d(logits_j), per record
-    grads_out = [None] * len(weights)
-    sq = torch.zeros(inputs.shape[:2], dtype=inputs.dtype)
-    for i in range(len(weights) - 1, -1, -1):
-        grads_out[i] = grad_out
-        if i == 0 and sq_inputs is not None:
-            a_sq = sq_inputs
-        else:
-            a_sq = (acts[i] * acts[i]).sum(-1) + 1.0
-        sq += a_sq * (grad_out * grad_out).sum(-1)  # ghost norm: ||g_j a_j^T||^2 = ||g_j||^2 ||a_j||^2
-        if i > 0:
-            grad_out = torch.bmm(grad_out, weights[i]) * (acts[i] > 0)
-    scale = torch.clamp(max_grad_norm / (sq.sqrt() + 1e-6), max=1.0)
-    if valid is not None:
-        scale = scale * valid
-    sums = []
-    for i in range(len(weights)):
-        g = grads_out[i] * scale[..., None]
-        sums.append((torch.bmm(g.transpose(1, 2), acts[i]), g.sum(1)))
-    return sums
-
-
-def train_dp_batched(
-    build_model: Callable[[], nn.Module],
-    X,
-    y,
-    subsets,
-    recipe: Recipe | None = None,
-    *,
-    noise_multiplier: float,
-    max_grad_norm: float = DP_MAX_GRAD_NORM,
-    seed: int = 0,
-) -> ModelBatch:
-    """Train K MLPs with DP-SGD at once, model k on records ``subsets[k]`` (Lesson 06's DP shadows).
-
-    Same mechanism as `train_dp` (Poisson sampling at ``batch_size / n_train``, per-record
-    clipping to `max_grad_norm`, Gaussian noise ``noise_multiplier * max_grad_norm`` on the sum,
-    division by the expected batch size, Adam), the same number of steps, written as stacked
-    tensor algebra: each step evaluates all of a model's records and masks the ones its Poisson
-    draw left out (cheap for these small models, and every model steps in lock-step).
-
-    Parameters
-    ----------
-    build_model : callable returning an MLP of Flatten / Linear / ReLU layers
-    X : array-like of float, shape (n_records, n_features)
-    y : array-like of int, shape (n_records,)
-    subsets : array-like of int, shape (K, n_train)
-    recipe : Recipe, default `DP_RECIPE`
-    noise_multiplier : float >= 0
-        Usually the target's ``DPTraining.noise_multiplier``; 0 with a huge `max_grad_norm` is plain SGD.
-    max_grad_norm : float
-    seed : int
-
-    Returns
-    -------
-    ModelBatch
-    """
-    recipe = as_recipe(DP_RECIPE if recipe is None else recipe)
-    X, y = check_features_labels(X, y)
-    if X.ndim != 2:
-        raise ValueError(f"train_dp_batched needs flat records (n_records, n_features), got X of shape {X.shape}.")
-    subsets = _check_subsets(subsets, len(y))
-    noise_multiplier = check_real(noise_multiplier, "noise_multiplier", minimum=0.0)
-    max_grad_norm = check_real(max_grad_norm, "max_grad_norm", positive=True)
-    seed = check_seed(seed)
-    n_models, n_train = subsets.shape
-    seeds = spawn_seeds(seed, n_models)
-    models = [init_model(build_model, s) for s in seeds]
-    names = _mlp_layers(models[0])
-    n_classes = model_n_classes(models[0]) or int(y.max()) + 1
-    weights = [torch.stack([m.get_submodule(n).weight.detach() for m in models]).clone() for n in names]
-    biases = [torch.stack([m.get_submodule(n).bias.detach() for m in models]).clone() for n in names]
-    base = models[0].to("meta").eval()
-    del models
-    tensors = [t.requires_grad_(False) for pair in zip(weights, biases) for t in pair]
-    optimizer = make_optimizer(tensors, recipe.lr, recipe.weight_decay, torch.device("cpu"))
-    inputs = torch.from_numpy(X)[torch.from_numpy(subsets)]  # (K, n_train, d)
-    targets = nn.functional.one_hot(torch.from_numpy(y)[torch.from_numpy(subsets)], n_classes).to(inputs.dtype)
-    sq_inputs = (inputs * inputs).sum(-1).reshape(-1) + 1.0  # ||a||^2 + 1 (the bias's input is 1)
-    inputs, targets = inputs.reshape(n_models * n_train, -1), targets.reshape(n_models * n_train, -1)
-    offsets = (torch.arange(n_models) * n_train)[:, None]
-    batch_size = min(recipe.batch_size, n_train)
-    sample_rate, steps = _steps(n_train, recipe.replace(batch_size=batch_size))
-    expected = sample_rate * n_train
-    generator = torch.Generator().manual_seed(seed)
-    std = noise_multiplier * max_grad_norm
-    with torch.no_grad():
-        for _ in range(steps):
-            # Poisson sampling per model; the K draws differ in size, so they are padded to the
-            # largest with records whose clipping scale is 0 (they add nothing to the sum).
-            take = torch.rand((n_models, n_train), generator=generator) < sample_rate
-            counts = take.sum(1)
-            width = max(int(counts.max()), 1)
-            order = torch.argsort((~take).to(torch.int8), dim=1, stable=True)[:, :width]
-            valid = (torch.arange(width)[None, :] < counts[:, None]).to(inputs.dtype)
-            flat = (order + offsets).reshape(-1)  # rows of the (K * n_train, ...) tables
-            rows = inputs.index_select(0, flat).view(n_models, width, -1)
-            target = targets.index_select(0, flat).view(n_models, width, -1)
-            sq_rows = sq_inputs.index_select(0, flat).view(n_models, width)
-            sums = clipped_gradient_sums(weights, biases, rows, target, max_grad_norm, valid=valid, sq_inputs=sq_rows)
-            for (w, b), (gw, gb) in zip(zip(weights, biases), sums):
-                if std > 0:
-                    gw += std * torch.randn(gw.shape, generator=generator)
-                    gb += std * torch.randn(gb.shape, generator=generator)
-                w.grad, b.grad = gw / expected, gb / expected
-            optimizer.step()
-    params = {}
-    for n, w, b in zip(names, weights, biases):
-        params[f"{n}.weight"], params[f"{n}.bias"] = w.detach(), b.detach()
-    return ModelBatch(base=base, params=params, seeds=seeds, subsets=subsets, n_records=len(y),
-                      fingerprint=records_fingerprint(X, y))
-
-
-def search_recipe(X_train, y_train, X_val, y_val, *, epsilon: float = 8.0, delta: float = 1e-5, grid=None,
-                  build_model: Callable[[], nn.Module] | None = None, seed: int = 0) -> list[dict]:
-    """Validation accuracy of DP-SGD for each recipe of `grid` (a non-private search on public data).
-
-    Run on records the target never trains on (a split of the attacker's pool): the search spends no
-    privacy of the target's members. Returns one dict per grid point (``epochs, batch_size, lr,
-    max_grad_norm, val_acc, noise_multiplier, train_s``), best first.
-    """
-    from ..models import MLP
-
-    build_model = MLP if build_model is None else build_model
-    if grid is None:
-        grid = [dict(epochs=e, batch_size=b, lr=lr, max_grad_norm=c) for e in (15, 30, 60)
-                for b in (128, 256, 512) for lr in (3e-3, 1e-2) for c in (1.0, 3.0)]
-    X_val, y_val = check_features_labels(X_val, y_val)
-    rows = []
-    for point in grid:
-        point = dict(point)
-        c = point.pop("max_grad_norm", DP_MAX_GRAD_NORM)
-        run = train_dp(init_model(build_model, seed), X_train, y_train, Recipe(**point), epsilon=epsilon, delta=delta,
-                       max_grad_norm=c, seed=seed)
-        with torch.no_grad():
-            acc = float((run.model(torch.from_numpy(X_val)).argmax(1).numpy() == y_val).mean())
-        rows.append(dict(point, max_grad_norm=c, val_acc=acc, noise_multiplier=run.noise_multiplier,
-                         train_s=run.train_s))
-    return sorted(rows, key=lambda r: -r["val_acc"])
-
-
-
-# ----------------------------------------------------------------------------- the lesson's experiment
-
-
-@dataclass
-class EpsilonRun:
-    """One target of Lesson 06's sweep: how private, how useful, how attackable, how audited.
-
-    Attributes
-    ----------
-    target_epsilon : float
-        What was asked for (``inf``: the non-private twin).
-    training : DPTraining
-        The run (spent epsilon by PRV and RDP, noise, steps, timings).
-    mu : float
-        Gaussian-DP mu of the run (``inf`` if non-private).
-    test_accuracy : float
-        On the held-out non-members.
-    labels : ndarray of int64, shape (n_eval,)
-        Membership of the evaluation records (1 = member).
-    scores : dict attack name -> ndarray of float64, shape (n_eval,)
-        "loss", "lira-online", "lira-offline".
-    cp_audit : utils.audit.CPAudit
-        Clopper-Pearson audit of LiRA (online) on the members / non-members.
-    one_run_audit : utils.audit.OneRunAudit
-        One-run audit on the canaries (loss scores).
-    naive_epsilon : float
-        The point estimate without an interval, on LiRA's scores.
-    shadow_s : float
-        Seconds to train the shadow models (DP-SGD with the target's noise when private).
-    """
-
-    target_epsilon: float
-    training: DPTraining
-    mu: float
-    test_accuracy: float
-    labels: np.ndarray
-    scores: dict
-    cp_audit: object
-    one_run_audit: object
-    naive_epsilon: float
-    shadow_s: float
-
-    @property
-    def audit_epsilon(self) -> float:
-        """The better (larger) of the two audits' certified epsilons."""
-        return max(self.cp_audit.epsilon, self.one_run_audit.epsilon)
-
-
-def run_epsilon(
-    target_epsilon: float,
-    X_members, y_members, X_nonmembers, y_nonmembers, X_canaries, y_canaries, included,
-    *,
-    delta: float = 1e-5,
-    recipe: Recipe | None = None,
-    n_shadows: int = 8,
-    build_model: Callable[[], nn.Module] | None = None,
-    seed: int = 0,
-) -> EpsilonRun:
-    """Train one target at `target_epsilon` (with the included canaries), attack it and audit it.
-
-    The attacker's shadows (online and offline LiRA, `n_shadows` on balanced halves of the
-    evaluation records, global variance) are trained with the *target's* recipe: DP-SGD with its
-    noise multiplier when private (`train_dp_batched`), the ordinary batched trainer otherwise.
-    ``target_epsilon = inf`` trains the target with `utils.train.train_model` (the course's
-    non-private trainer; pass ``recipe=Recipe()`` for lessons 01-03's target).
-    """
-    from ..attacks import lira, threshold
-    from ..attacks.shadow import balanced_halves
-    from ..audit import audit_clopper_pearson, audit_one_run, gdp_mu, naive_epsilon
-    from ..inference import accuracy, predict_logits
-    from ..models import MLP
-    from ..train import train_batched
-
-    recipe = as_recipe(DP_RECIPE if recipe is None else recipe)
-    build_model = MLP if build_model is None else build_model
-    included = np.asarray(included).astype(bool)
-    X_train = np.concatenate([X_members, X_canaries[included]])
-    y_train = np.concatenate([y_members, y_canaries[included]])
-    if math.isfinite(target_epsilon):
-        run = train_dp(init_model(build_model, seed), X_train, y_train, recipe, epsilon=target_epsilon, delta=delta,
-                       seed=seed)
-    else:  # the non-private target: the course's own trainer (lessons 01-03), timed the same way
-        from ..train import train_model
-
-        start = time.perf_counter()
-        model = train_model(init_model(build_model, seed), X_train, y_train, recipe, seed=seed, device="cpu")
-        sample_rate, steps = _steps(len(y_train), recipe)
-        run = DPTraining(model=model, epsilon=math.inf, delta=delta, epsilon_rdp=math.inf, noise_multiplier=0.0,
-                         sample_rate=sample_rate, steps=steps, max_grad_norm=math.inf, accountant="none",
-                         grad_sample_mode="none", train_s=time.perf_counter() - start)
-    X_eval = np.concatenate([X_members, X_nonmembers])
-    y_eval = np.concatenate([y_members, y_nonmembers])
-    labels = np.r_[np.ones(len(y_members), np.int64), np.zeros(len(y_nonmembers), np.int64)]
-    halves = balanced_halves(len(y_eval), n_shadows, seed=seed + 1)
-    start = time.perf_counter()
-    if run.private:
-        shadows = train_dp_batched(build_model, X_eval, y_eval, halves, recipe, noise_multiplier=run.noise_multiplier,
-                                   max_grad_norm=run.max_grad_norm, seed=seed + 1)
-    else:
-        shadows = train_batched(build_model, X_eval, y_eval, halves, recipe, seed=seed + 1)
-    shadow_s = time.perf_counter() - start
-    scores = {
-        "loss": threshold.score(run.model, X_eval, y_eval, "loss"),
-        "lira-online": lira.score_online(run.model, X_eval, y_eval, shadows=shadows, global_variance=True),
-        "lira-offline": lira.score_offline(run.model, X_eval, y_eval, shadows=shadows, global_variance=True),
-    }
-    canary_scores = threshold.score(run.model, X_canaries, y_canaries, "loss")
-    return EpsilonRun(
-        target_epsilon=float(target_epsilon),
-        training=run,
-        mu=gdp_mu(run.noise_multiplier, run.sample_rate, run.steps) if run.private else math.inf,
-        test_accuracy=accuracy(predict_logits(run.model, X_nonmembers), y_nonmembers),
-        labels=labels,
-        scores=scores,
-        cp_audit=audit_clopper_pearson(labels, scores["lira-online"], delta=delta, seed=seed),
-        one_run_audit=audit_one_run(included.astype(np.int64), canary_scores, delta=delta),
-        naive_epsilon=naive_epsilon(labels, scores["lira-online"], delta=delta),
-        shadow_s=shadow_s,
-    )
