@@ -168,7 +168,9 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
         As in `utils.attacks.pooled.train_pooled` (both even; >= 4 shadows for per-record LiRA).
     seed : int, default=0
     fprs : tuple of float, default=(0.01, 0.001)
-    attacks : names from `utils.attacks.pooled.ATTACKS`, default ("loss", "lira-online")
+    attacks : names in `utils.attacks.registry`, default `ATTACKS` = ("loss", "lira-online")
+        Each is pooled over the targets by `utils.attacks.pooled.pooled_scores`; LiRA's get
+        `global_variance`.
     global_variance : bool, default=True
         LiRA with one IN and one OUT variance, as Carlini et al. advise below ~64 shadows.
 
