@@ -10,6 +10,10 @@ its questions ``q1``, ``q2``, ... and ``EXERCISE``. In the notebook, pass your f
 Public checks run fixed inputs and print "public checks passed"; the grader (``python -m
 utils.grade``) also runs hidden checks on fresh random inputs. Importing this package imports no
 exercise module and changes no settings.
+
+Modules: `core` (questions, answers, verdicts), `compare` (shared judges), `harness` (what runs in
+the grading kernel), `markers` (answer markers of solution notebooks), `release` and `public` (the
+student copy without reference solutions, for the grader's sandbox and graded releases).
 """
 
 from __future__ import annotations
