@@ -44,7 +44,9 @@ def ranks_auc(scores, labels) -> np.ndarray:
     """
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
     if scores.ndim != 2 or scores.shape != labels.shape:
-        raise ValueError(f"scores and labels must be (K, n) arrays of one shape, got {scores.shape} and {labels.shape}.")
+        raise ValueError(
+            f"scores and labels must be (K, n) arrays of one shape, got {scores.shape} and {labels.shape}."
+        )
     positive = labels == 1
     n1 = positive.sum(axis=1)
     n0 = scores.shape[1] - n1
