@@ -52,3 +52,58 @@ def test_pooled_runs_any_registered_attack_with_its_options(experiment):
     with pytest.raises(TypeError, match="unexpected keyword"):
         pooled.pooled_scores(experiment, "loss", population=population)
 
+
+
+@pytest.mark.parametrize(
+    "attack, options",
+    [
+        ("loss", {}),
+        ("log-odds", {}),
+        ("modified-entropy", {}),
+        ("lira-online", {}),
+        ("lira-online", {"global_variance": True}),
+        ("lira-offline", {}),
+        ("rmia-online", {"gamma": 1.5}),
+        ("rmia-offline", {"a": 0.5}),
+    ],
+)
+def test_pooled_scores_from_cached_logits_equal_each_attack_called_per_target(experiment, attack, options):
+    """The shadows' logits are computed once and reused; the scores stay bit-identical to the attack's own."""
+    from utils.attacks import registry
+
+    X, y = experiment.X, experiment.y
+    if attack.startswith("rmia"):
+        options = options | {"population": (X[::-1].copy(), np.roll(y[::-1], 1))}
+    labels, scores = pooled.pooled_scores(experiment, attack, **options)
+    shadows = experiment.shadows()
+    by_hand = [registry.get(attack)(experiment.target(t), X, y, shadows=shadows, **options) for t in range(4)]
+    np.testing.assert_array_equal(scores, np.concatenate(by_hand))
+    np.testing.assert_array_equal(labels, experiment.in_mask[experiment.target_ids].ravel().astype(np.int64))
+    # and again, now from the cache filled by the first call
+    np.testing.assert_array_equal(pooled.pooled_scores(experiment, attack, **options)[1], scores)
+
+
+def test_pooled_cache_keeps_the_attacks_errors(experiment):
+    X, y = experiment.X, experiment.y
+    with pytest.raises(ValueError, match="population holds the candidates themselves"):
+        pooled.pooled_scores(experiment, "rmia-online", population=(X, y))
+    with pytest.raises(ValueError, match="population must be a pair"):
+        pooled.pooled_scores(experiment, "rmia-offline", population=X)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        pooled.pooled_scores(experiment, "lira-online", gamma=2.0)
+    with pytest.raises(TypeError, match="population"):
+        pooled.pooled_scores(experiment, "rmia-offline")
+
+
+def test_pooled_computes_the_shadows_logits_once(experiment, monkeypatch):
+    """Scoring 4 targets with three attacks queries the shadow batch once, not once per target and attack."""
+    from utils.attacks import pooled as module
+
+    fresh = pooled.PooledExperiment(**{f: getattr(experiment, f) for f in (
+        "logits", "y", "in_mask", "target_ids", "shadow_ids", "train_seconds", "models", "X")})
+    calls = []
+    real = module.predict_logits
+    monkeypatch.setattr(module, "predict_logits", lambda model, X: calls.append(type(model).__name__) or real(model, X))
+    for attack in ("loss", "lira-offline", "lira-online"):
+        pooled.pooled_scores(fresh, attack)
+    assert calls.count("ModelBatch") == 1 and len(calls) == 1 + fresh.n_targets

@@ -249,6 +249,22 @@ def tune_offline_a(shadows: ModelBatch, X, y, *, grid=None, pseudo_target: int =
     return float(grid[int(np.argmax(aucs))])
 
 
+def check_population(population):
+    """`population` as checked arrays ``(X_z, y_z)``; a ValueError that says what to pass otherwise."""
+    if not (isinstance(population, tuple) and len(population) == 2):
+        raise ValueError(
+            "population must be a pair (X_z, y_z): records from the same distribution that the target did not "
+            f"train on (e.g. the attacker's pool), got {type(population).__name__}."
+        )
+    return check_features_labels(*population, X_name="population X", y_name="population y")
+
+
+POPULATION_IS_CANDIDATES = (
+    "population holds the candidates themselves; RMIA compares each candidate with records the target "
+    "did not train on. Pass the attacker's own records (e.g. its pool) as population."
+)
+
+
 def _observations(target, shadows, X, y, population):
     check_model(target, "target", allow_batch=False)
     if not isinstance(shadows, ModelBatch):
@@ -256,13 +272,8 @@ def _observations(target, shadows, X, y, population):
             f"shadows must be a ModelBatch of reference models (utils.attacks.shadow.train_shadow_models), "
             f"got {type(shadows).__name__}."
         )
-    if not (isinstance(population, tuple) and len(population) == 2):
-        raise ValueError(
-            "population must be a pair (X_z, y_z): records from the same distribution that the target did not "
-            f"train on (e.g. the attacker's pool), got {type(population).__name__}."
-        )
+    X_z, y_z = check_population(population)
     X, y = check_features_labels(X, y)
-    X_z, y_z = check_features_labels(*population, X_name="population X", y_name="population y")
     log_p = {
         "target_x": true_class_log_prob(predict_logits(target, X), y),
         "reference_x": true_class_log_prob(predict_logits(shadows, X), y).reshape(len(shadows), -1),
@@ -295,10 +306,7 @@ def score_online(target, X, y, *, shadows: ModelBatch, population, gamma: float 
     X, y, X_z, y_z, log_p = _observations(target, shadows, X, y, population)
     shadows.check_trained_on(X, y, what="the candidates X, y")
     if shadows.trained_on(X_z, y_z):
-        raise ValueError(
-            "population holds the candidates themselves; RMIA compares each candidate with records the target "
-            "did not train on. Pass the attacker's own records (e.g. its pool) as population."
-        )
+        raise ValueError(POPULATION_IS_CANDIDATES)
     return rmia_from_log_probs(**log_p, offline=False, gamma=gamma)
 
 
