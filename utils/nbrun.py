@@ -108,6 +108,10 @@ def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kerne
         kernel_name=kernel_name,
         allow_errors=False,
         resources={"metadata": {"path": str(path.parent)}},
+        # The kernel writes its own log lines ("[IPKernelApp] WARNING | Kernel is running over TCP
+        # without encryption...") to the stderr it inherits from us, i.e. into test and benchmark
+        # output; they say nothing about the notebook. Errors still come through.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     kernel_env = {**os.environ, **(env or {})}
     kernel_env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning
