@@ -139,7 +139,8 @@ def execute_notebook(path, *, env: dict | None = None, timeout_s: float = 600) -
         raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}.")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=int(timeout_s), kernel_name="python3", allow_errors=False,
-                            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}})
+                            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-encryption warning
     kernel_env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, **(env or {})}
     kernel_env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     start = time.perf_counter()
