@@ -280,3 +280,15 @@ def test_member_aucs_equal_the_loss_attack_on_each_victim(games):
         member_aucs(victims, X[:100], y[:100])
     with pytest.raises(ValueError, match="ModelBatch"):
         member_aucs(victims.model(0), X, y)
+
+
+def test_benchmark_table_and_identical_worlds_check(capsys):
+    from utils.bench.property import COLUMNS, main
+
+    argv = ["--worlds", "0.5", "0.5", "--only", "census-a", "--shadows", "5", "--victims", "20", "--epochs", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "| " + " | ".join(COLUMNS) + " |"
+    rows = [line for line in out.splitlines() if line.startswith("| census-a | 0.5 vs 0.5 |")]
+    assert len(rows) == len(PROPERTY_ATTACKS)
+    assert "family-wise 95% (Bonferroni over 5)" in out and "expected by chance 0.25" in out
