@@ -25,8 +25,8 @@ import enum
 import inspect
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -98,7 +98,8 @@ def load_public_exercise(meta: dict, data_path) -> tuple[dict, Exercise]:
     for q in meta["questions"]:
         if q["kind"] == "function":
             cases = [{name: _unwrap(arrays[key]) for name, key in case.items()} for case in q["cases"]]
-            expected = [Answer(AnswerKind.VALUE, e["type"], arrays[e["key"]] if e["key"] else None) for e in q["expected"]]
+            expected = [Answer(AnswerKind.VALUE, e["type"], arrays[e["key"]] if e["key"] else None)
+                        for e in q["expected"]]
             question = PublicFunctionQuestion(
                 id=q["id"], function_name=q["function_name"], title=q["title"], reference=_no_reference,
                 public_cases=None, hidden_cases=None, judge=_generic_judge, hints=list(q["hints"]),
