@@ -42,7 +42,7 @@ def _number(kind, low, high=math.inf, *, low_open=False):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not math.isfinite(value) or value > high or (value <= low if low_open else value < low):
             bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
-            upper = f" and at most {high:g}" if math.isfinite(high) else ""
+            upper = f" and at most {high}" if math.isfinite(high) else ""
             raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bound}{upper}")
         return value
     return parse
