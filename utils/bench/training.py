@@ -217,8 +217,8 @@ def headline() -> list[tuple[str, float]]:
     """The figures `python -m utils.bench all` lists (protocol: utils/bench/all.py): speedup and batched time.
 
     Lesson 03's workload at the course's sizes (32 models x 50 epochs; 8 x 5 with COURSE_FAST=1),
-    best of 2 samples: about half a minute on 2 cores.
+    one sample (the loop of 32 models dominates): about a minute on a busy 2-core machine.
     """
-    result = run(pick(default=32, fast=8), pick(default=50, fast=5), 1250, repeats=2, matmul_min_s=0.3)
+    result = run(pick(default=32, fast=8), pick(default=50, fast=5), 1250, repeats=1, matmul_min_s=0.3)
     return [(f"batched vs looped training of {result.n_models} shadow models, speedup (x)", result.speedup),
             (f"batched training of {result.n_models} models x {result.epochs} epochs (s)", result.batched_s)]
