@@ -66,10 +66,13 @@ def show_explorer(controls, draw, parameters: dict, *, description: str) -> Expl
         return {name: widget.value for name, widget in parameters.items()}
 
     def setting(values) -> str:
-        def shown(value):
+        def shown(name, value):
+            label = getattr(parameters[name], "label", None)  # a selection's label ("non-private", not inf)
+            if isinstance(label, str) and label:
+                return label
             return f"{value:.2g}" if isinstance(value, float) else str(value)
 
-        return ", ".join(f"{getattr(parameters[n], 'description', '') or n} = {shown(v)}" for n, v in values.items())
+        return ", ".join(f"{getattr(parameters[n], 'description', '') or n} = {shown(n, v)}" for n, v in values.items())
 
     status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
     status.add_class("course-figure-status")
@@ -84,7 +87,8 @@ def show_explorer(controls, draw, parameters: dict, *, description: str) -> Expl
 
     bundle = widgets.VBox([controls, status])._repr_mimebundle_()
     bundle = bundle[0] if isinstance(bundle, tuple) else bundle
-    display({key: value for key, value in bundle.items() if key != "text/plain"} | {"text/plain": description}, raw=True)
+    shown = {key: value for key, value in bundle.items() if key != "text/plain"}
+    display(shown | {"text/plain": description}, raw=True)
     explorer = Explorer(controls, display(figure(), display_id=True), 1, status)
 
     def redraw(_change):
