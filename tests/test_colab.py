@@ -122,6 +122,10 @@ def test_write_inserts_the_cell_first_and_check_accepts_it(course_copy):
 
         assert summary(rest) == summary(old.cells)
     assert colab.main(["--check", "--root", str(course_copy), "--folders", "lessons"]) == 0
+    solution = course_copy / "solutions" / paths[0].name  # any folder gets the same cell: exercises inherit it
+    solution.parent.mkdir()
+    shutil.copy2(paths[0], solution)
+    assert colab.check_notebook(solution) == []
     written = {p: p.read_bytes() for p in paths}
     assert not any(colab.write_notebook(p) for p in paths)  # nothing to do a second time
     assert {p: p.read_bytes() for p in paths} == written

