@@ -145,13 +145,15 @@ def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Li
     for path in _ETC_FILES:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
-    for path in _python_dirs():
-        args += ["--ro-bind", path, path]
     size = str(limits.tmpfs_mb * 2**20)
     # /dev is a tmpfs without a quota (half the RAM): a quota for /dev/shm, and the rest read-only
     args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-             "--size", size, "--tmpfs", "/tmp", "--dir", WORK_DIR, "--dir", HOME_DIR,
-             "--ro-bind", str(course), COURSE_DIR]
+             "--size", size, "--tmpfs", "/tmp", "--dir", WORK_DIR, "--dir", HOME_DIR]
+    # After the private /tmp, so that an environment that lives under /tmp (a CI checkout's .venv) is
+    # bound on top of it instead of being hidden by it.
+    for path in _python_dirs():
+        args += ["--ro-bind", path, path]
+    args += ["--ro-bind", str(course), COURSE_DIR]
     for name in WRITABLE_COURSE_DIRS:
         if (Path(course) / name).is_dir():
             args += ["--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", f"{COURSE_DIR}/{name}"]
