@@ -16,37 +16,17 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import math
 import os
 import sys
 from pathlib import Path
 
 from . import report
 from .batch import grade_batch
+from .options import UNSAFE_BANNER, number_type
 from .sandbox import Limits, SandboxUnavailable, probe_bwrap
 from .submissions import find_submissions
 
 __all__ = ["main", "parse_args", "OutLock"]
-
-UNSAFE_BANNER = ("WARNING: --unsafe-no-sandbox: notebooks ran WITHOUT a sandbox, as your own user, with your files "
-                 "and network in reach. Use it only for notebooks you trust.")
-
-
-def _number(kind, low, high=math.inf, *, low_open=False):
-    """An argparse type: a finite `kind` in [low, high] (or (low, high] with `low_open`)."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not math.isfinite(value) or value > high or (value <= low if low_open else value < low):
-            bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
-            upper = f" and at most {high}" if math.isfinite(high) else ""
-            raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bound}{upper}")
-        return value
-    return parse
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -60,19 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--merge", action="store_true",
                         help="--out holds earlier results: keep them, replacing only the notebooks graded again "
                              "(without it, such an --out is refused)")
-    parser.add_argument("--jobs", type=_number(int, 1, 256), default=max(1, (os.cpu_count() or 1) // 2),
+    parser.add_argument("--jobs", type=number_type(int, 1, 256), default=max(1, (os.cpu_count() or 1) // 2),
                         help="sandboxes run at once (default: half the CPU count)")
-    parser.add_argument("--cell-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0,
+    parser.add_argument("--cell-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0,
                         help="seconds per cell (default 60)")
-    parser.add_argument("--notebook-timeout", type=_number(float, 0, 86400, low_open=True), default=300.0,
+    parser.add_argument("--notebook-timeout", type=number_type(float, 0, 86400, low_open=True), default=300.0,
                         help="seconds for all cells together (default 300)")
-    parser.add_argument("--harness-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0,
+    parser.add_argument("--harness-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0,
                         help="seconds for the checks (default 60)")
-    parser.add_argument("--memory-mb", type=_number(int, 256, 2**20), default=3072,
+    parser.add_argument("--memory-mb", type=number_type(int, 256, 2**20), default=3072,
                         help="heap memory per kernel in MiB (default 3072)")
-    parser.add_argument("--tmpfs-mb", type=_number(int, 16, 2**20), default=256,
+    parser.add_argument("--tmpfs-mb", type=number_type(int, 16, 2**20), default=256,
                         help="size of each sandbox's private /tmp in MiB: all a notebook may write (default 256)")
-    parser.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=None,
+    parser.add_argument("--seed", type=number_type(int, 0, 2**63 - 1), default=None,
                         help="batch seed of the hidden inputs (default: fresh OS entropy, never written anywhere)")
     parser.add_argument("--fast", action="store_true",
                         help="run notebooks with COURSE_FAST=1 (smaller sizes, same code)")

@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 from .batch import grade_batch
-from .cli import UNSAFE_BANNER, _number
+from .options import UNSAFE_BANNER, number_type
 from .sandbox import Limits, SandboxUnavailable, probe_bwrap
 from .submissions import Submission, parse_name
 
@@ -169,11 +169,11 @@ def _write_results(folder: Path, data: dict) -> None:
 
 
 def _limit_options(parser) -> None:
-    parser.add_argument("--cell-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0)
-    parser.add_argument("--notebook-timeout", type=_number(float, 0, 86400, low_open=True), default=300.0)
-    parser.add_argument("--harness-timeout", type=_number(float, 0, 86400, low_open=True), default=60.0)
-    parser.add_argument("--memory-mb", type=_number(int, 256, 2**20), default=3072)
-    parser.add_argument("--tmpfs-mb", type=_number(int, 16, 2**20), default=256)
+    parser.add_argument("--cell-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0)
+    parser.add_argument("--notebook-timeout", type=number_type(float, 0, 86400, low_open=True), default=300.0)
+    parser.add_argument("--harness-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0)
+    parser.add_argument("--memory-mb", type=number_type(int, 256, 2**20), default=3072)
+    parser.add_argument("--tmpfs-mb", type=number_type(int, 16, 2**20), default=256)
     parser.add_argument("--fast", action="store_true", help="run notebooks with COURSE_FAST=1")
     parser.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap")
 
