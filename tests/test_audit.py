@@ -146,6 +146,18 @@ def test_make_canaries():
         (lambda: audit_one_run([1, 0, 1, 0], [1, 2, 3, 4], n_guesses=5), "at most the number of canaries"),
         (lambda: make_canaries(np.zeros((5, 2)), np.zeros(5, int), 6), "at most the 5 records"),
         (lambda: roc_exceeds_bound([1, 0], [np.nan, 1.0], 1.0), "NaN|finite"),
+        # before: NaN gave epsilon 0, a rate above 1 or a boolean gave inf, silently
+        (lambda: epsilon_from_rates(float("nan"), 0.1), "tpr must be a number"),
+        (lambda: epsilon_from_rates(1.5, 0.1), r"tpr must lie in \[0, 1\]"),
+        (lambda: epsilon_from_rates(True, 0.1), "tpr must be a number"),
+        (lambda: epsilon_from_rates(0.5, -0.1), r"fpr must lie in \[0, 1\]"),
+        (lambda: one_run_epsilon(0, 0, 0), "m \\(canaries\\) must be an integer >= 1"),
+        # before: numpy's "low >= high", a silent mismatch, NaN canaries
+        (lambda: make_canaries(np.zeros((5, 2)), np.zeros(5, int), 2, n_classes=1), "n_classes must be an integer"),
+        (lambda: make_canaries(np.zeros((5, 2)), np.zeros(3, int), 2), "one entry per record"),
+        (lambda: make_canaries(np.full((5, 2), np.nan), np.zeros(5, int), 2), "NaN"),
+        (lambda: make_canaries(np.zeros((5, 2)), np.full(5, 12), 2), "y"),
+        (lambda: make_canaries(np.zeros((5, 2)), np.zeros(5, int), 0), "m must be an integer >= 1"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, match):

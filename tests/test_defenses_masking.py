@@ -89,6 +89,8 @@ def test_bad_input_is_explained(call, match):
     (np.array([0.5]), "at least 2 classes"),
     (np.array([[0.5, np.nan]]), "finite"),
     (np.array([[1.5, -0.5]]), "non-negative"),
+    (np.zeros((0, 3)), "no records"),
+    (np.array([[True, False]]), "got booleans"),
 ])
 def test_bad_probabilities_are_explained(probs, match):
     with pytest.raises(ValueError, match=match):

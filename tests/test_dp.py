@@ -135,7 +135,7 @@ def test_batchnorm_and_other_layers_are_refused_with_a_fix():
         dp.train_dp(model, X, y, TINY, epsilon=1.0, delta=1e-3)
     with pytest.raises(ValueError, match="Linear and ReLU layers only"):
         dp_batched.train_dp_batched(lambda: MLP(8, (6,), 3, dropout=0.5), X, y, np.stack([np.arange(60)]),
-                            noise_multiplier=1.0)
+                                    noise_multiplier=1.0)
 
 
 def test_known_noise_entry_spends_its_epsilon():
@@ -157,3 +157,28 @@ def test_bench_table_columns():
     assert lines[0] == "| " + " | ".join(COLUMNS) + " |"
     assert lines[2].startswith("| 4 | 0.800 | 1.00% [0.50%, 2.00%] | 0.520 | 0.000 | 3.995 | 1.50 | 1.00 |")
     assert lines[3].startswith("| inf |") and "| inf |" in lines[3][5:]
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: dp.check_privacy_target(1.0, 1e-5, 0), "n_records must be an integer >= 1"),
+        (lambda: dp.check_privacy_target(1.0, 1e-5, True), "n_records must be an integer >= 1"),
+        (lambda: dp.noise_multiplier_for(0.0, 1e-5, 0.1, 10, "rdp"), "epsilon must be > 0"),
+        (lambda: dp.noise_multiplier_for(-1.0, 1e-5, 0.1, 10, "rdp"), "epsilon must be > 0"),
+        (lambda: dp.noise_multiplier_for(float("nan"), 1e-5, 0.1, 10, "rdp"), "epsilon must be a finite number"),
+        (lambda: dp.noise_multiplier_for(1.0, 1.0, 0.1, 10, "rdp"), r"delta must lie in \(0, 1\)"),
+        (lambda: dp.noise_multiplier_for(1.0, 1e-5, 0.0, 10, "rdp"), r"sample_rate must lie in \(0, 1\]"),
+        (lambda: dp.noise_multiplier_for(1.0, 1e-5, 0.1, True, "rdp"), "steps must be an integer >= 1"),
+        (lambda: dp.noise_multiplier_for(1.0, 1e-5, 0.1, 10, "moments"), "accountant must be"),
+        (lambda: dp.epsilon_for(0.0, 0.1, 10, 1e-5, "rdp"), "noise_multiplier must be > 0"),
+        (lambda: dp.epsilon_for(1.0, 1.5, 10, 1e-5, "rdp"), "sample_rate must lie in"),
+        (lambda: dp.epsilon_for(1.0, 0.1, 0, 1e-5, "rdp"), "steps must be an integer >= 1"),
+        (lambda: dp.epsilon_for(1.0, 0.1, 10, 0.0, "rdp"), "delta must lie in"),
+        (lambda: dp.epsilon_for(1.0, 0.1, 10, 1e-5, "moments"), "accountant must be"),
+    ],
+)
+def test_accounting_bad_input_is_named(call, match):
+    """Before: n_records=0 divided by zero, epsilon=0 hit a math domain error and NaN searched without end."""
+    with pytest.raises(ValueError, match=match):
+        call()

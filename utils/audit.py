@@ -31,7 +31,14 @@ import numpy as np
 from scipy.stats import binom, norm
 
 from .metrics import clopper_pearson, dp_max_tpr, roc
-from .validation import check_fraction, check_membership, check_positive_int, check_real, check_seed
+from .validation import (
+    check_features_labels,
+    check_fraction,
+    check_membership,
+    check_positive_int,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "dp_max_tpr",
@@ -117,6 +124,8 @@ def epsilon_from_rates(tpr: float, fpr: float, delta: float = 0.0) -> float:
     2015), so ``eps >= max(log((TPR - delta) / FPR), log((1 - FPR - delta) / (1 - TPR)), 0)``.
     Returns ``inf`` when a rate of 0 makes a ratio unbounded.
     """
+    tpr = check_fraction(tpr, "tpr", low_open=False, high_open=False)
+    fpr = check_fraction(fpr, "fpr", low_open=False, high_open=False)
     delta = _check_delta(delta)
     candidates = [0.0]
     for num, den in ((tpr - delta, fpr), (1.0 - fpr - delta, 1.0 - tpr)):
@@ -403,7 +412,8 @@ def make_canaries(X, y, m: int, *, n_classes: int = 10, seed: int = 0):
     included : ndarray of int64, shape (m,)
         1 for the canaries to add to the training set.
     """
-    X, y = np.asarray(X), np.asarray(y)
+    n_classes = check_positive_int(n_classes, "n_classes", minimum=2)  # a wrong label needs another class
+    X, y = check_features_labels(X, y, n_classes=n_classes)
     m = check_positive_int(m, "m")
     if m > len(y):
         raise ValueError(f"m must be at most the {len(y)} records available, got {m}.")

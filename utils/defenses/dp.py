@@ -47,7 +47,7 @@ from torch import nn
 
 from ..models import model_n_classes
 from ..recipe import Recipe, as_recipe
-from ..validation import check_features_labels, check_real, check_seed
+from ..validation import check_features_labels, check_fraction, check_positive_int, check_real, check_seed
 
 __all__ = [
     "DP_RECIPE",
@@ -133,6 +133,7 @@ class DPTraining:
 
 def check_privacy_target(epsilon, delta, n_records: int) -> tuple[float, float]:
     """Validate a target (epsilon, delta) for `n_records` training records; ``epsilon=inf`` means non-private."""
+    n_records = check_positive_int(n_records, "n_records")
     epsilon = check_real(epsilon, "epsilon", positive=True) if not (
         isinstance(epsilon, float) and math.isinf(epsilon) and epsilon > 0) else math.inf
     delta = check_real(delta, "delta", positive=True)
@@ -142,6 +143,16 @@ def check_privacy_target(epsilon, delta, n_records: int) -> tuple[float, float]:
             f"record outright), got {delta!r}. Use e.g. delta=1e-5."
         )
     return epsilon, delta
+
+
+def _check_accounting(sample_rate, steps, delta, accountant) -> tuple[float, int, float]:
+    """Validate what an accountant composes: a sampling rate in (0, 1], steps >= 1, delta in (0, 1), its name."""
+    sample_rate = check_fraction(sample_rate, "sample_rate", high_open=False)
+    steps = check_positive_int(steps, "steps")
+    delta = check_fraction(delta, "delta")
+    if accountant not in ("prv", "rdp", "gdp"):  # Opacus's accountants
+        raise ValueError(f"accountant must be 'prv', 'rdp' or 'gdp', got {accountant!r}.")
+    return sample_rate, steps, delta
 
 
 def _steps(n_records: int, recipe: Recipe) -> tuple[float, int]:
@@ -161,6 +172,9 @@ def noise_multiplier_for(epsilon: float, delta: float, sample_rate: float, steps
     log(epsilon) against log(sigma), each checked by the accountant itself (typically 3-4 calls).
     Configurations in `KNOWN_NOISE` (Lesson 06's) are looked up instead.
     """
+    epsilon = check_real(epsilon, "epsilon", positive=True)
+    sample_rate, steps, delta = _check_accounting(sample_rate, steps, delta, accountant)
+    tolerance = check_real(tolerance, "tolerance", positive=True)
     known = KNOWN_NOISE.get((float(epsilon), float(delta), float(sample_rate), int(steps), accountant))
     if known is not None and tolerance >= 0.01:
         return known
@@ -201,6 +215,8 @@ def epsilon_for(noise_multiplier: float, sample_rate: float, steps: int, delta: 
     Remembered per process (an accountant call takes 0.5-2 s on a busy CPU; the answer depends on the
     arguments only).
     """
+    noise_multiplier = check_real(noise_multiplier, "noise_multiplier", positive=True)
+    sample_rate, steps, delta = _check_accounting(sample_rate, steps, delta, accountant)
     from opacus.accountants import create_accountant
 
     acc = create_accountant(mechanism=accountant)

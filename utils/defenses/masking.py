@@ -85,7 +85,11 @@ def mask_probabilities(probabilities, mode: str, *, k: int | None = None, decima
     ndarray of float64, same shape
         The released numbers; ``"label"`` gives one-hot rows of the predicted class.
     """
+    if np.asarray(probabilities).dtype == np.bool_:
+        raise ValueError("probabilities must be numbers, got booleans; pass the model's softmax outputs.")
     probs = np.asarray(probabilities, dtype=np.float64)
+    if probs.size == 0 and probs.ndim >= 1 and probs.shape[-1] >= 2:
+        raise ValueError(f"probabilities holds no records (shape {probs.shape}); pass at least one row.")
     if probs.ndim < 1 or probs.shape[-1] < 2:
         raise ValueError(f"probabilities must have shape (..., n_classes) with at least 2 classes, got {probs.shape}.")
     if not np.isfinite(probs).all() or (probs < 0).any():
