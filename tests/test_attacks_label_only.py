@@ -148,3 +148,29 @@ def test_bad_input_is_explained(trained):
     target.eval()
     with pytest.raises(ValueError, match="noise_levels"):
         label_only.score_boundary_distance(target, X, y, noise_levels=())
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    # before: a silent truncation (1.5 -> 1), booleans as shifts, NaN pixels, numpy's broadcast/reshape errors
+    (lambda x: label_only.shift_images(x, [1.5, 1.5], [0, 0]), "whole numbers of pixels"),
+    (lambda x: label_only.shift_images(x, [True, False], [0, 0]), "whole numbers of pixels"),
+    (lambda x: label_only.shift_images(x, [1, 1, 1], [0, 0, 0]), "one shift per record"),
+    (lambda x: label_only.shift_images(np.full_like(x, np.nan), [1, 1], [0, 0]), "NaN"),
+    (lambda x: label_only.shift_images(x[:0], [], []), "at least one"),
+    (lambda x: label_only.shift_images(x[0], [1], [0]), "at least one"),
+    # before: any unknown kind was noise; negative strength or a shift of 0 hit numpy's errors
+    (lambda x: label_only.perturb(x, "blur", 0.1, np.random.default_rng(0)), "kind must be one of"),
+    (lambda x: label_only.perturb(x, "noise", -1.0, np.random.default_rng(0)), "strength"),
+    (lambda x: label_only.perturb(x, "shift", 0, np.random.default_rng(0)), "strength"),
+    (lambda x: label_only.perturb(x, "noise", 0.1, 0), "numpy Generator"),
+])
+def test_odd_images_and_perturbations_are_explained(call, match):
+    x = np.random.default_rng(0).random((2, 9)).astype(np.float32)
+    with pytest.raises(ValueError, match=match):
+        call(x)
+
+
+def test_boundary_distance_needs_a_sequence_of_noise_levels(trained):
+    target, _, X, y, _ = trained
+    with pytest.raises(ValueError, match="sequence of noise standard deviations"):  # before: a TypeError
+        label_only.score_boundary_distance(target, X[:5], y[:5], noise_levels=0.1)

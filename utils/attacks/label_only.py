@@ -75,6 +75,18 @@ def _image_side(X: np.ndarray) -> tuple[int, ...]:
     return X.shape[-2:]
 
 
+def _check_shifts(shift, name: str, n_records: int) -> np.ndarray:
+    """`shift` as whole pixels, one per record (or one for all): shape (n_records,), int64."""
+    values = np.asarray(shift)
+    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number):
+        raise ValueError(f"{name} must be whole numbers of pixels, got {values.dtype} values, e.g. {name}=[1, -1].")
+    if values.ndim > 1 or (values.ndim == 1 and len(values) not in (1, n_records)):
+        raise ValueError(f"{name} needs one shift per record ({n_records}) or a single one, got shape {values.shape}.")
+    if not np.isfinite(values).all() or (values != np.round(values)).any():
+        raise ValueError(f"{name} must be whole numbers of pixels, got {values.tolist()!r}.")
+    return np.broadcast_to(values.astype(int), n_records)
+
+
 def shift_images(X, dx, dy) -> np.ndarray:
     """Shift each record by its own whole number of pixels, filling the uncovered border with 0 (Lesson 07).
 
@@ -95,9 +107,14 @@ def shift_images(X, dx, dy) -> np.ndarray:
     [[0.0, 0.0, 0.0, 2.0]]
     """
     X = np.asarray(X, dtype=np.float32)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must hold records of shape (n_records, side * side) or (n_records, ..., height, width), "
+                         f"at least one, got shape {X.shape}. Pass a batch, e.g. X[:1] for one record.")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinite pixel values; clean or drop those records first.")
     height, width = _image_side(X)
     images = X.reshape(len(X), -1, height, width)
-    dx, dy = np.broadcast_to(np.asarray(dx, int), len(X)), np.broadcast_to(np.asarray(dy, int), len(X))
+    dx, dy = _check_shifts(dx, "dx", len(X)), _check_shifts(dy, "dy", len(X))
     out = np.zeros_like(images)
     for shift_x, shift_y in set(zip(dx.tolist(), dy.tolist())):  # one slice copy per distinct shift
         rows = (dx == shift_x) & (dy == shift_y)
@@ -113,7 +130,11 @@ def perturb(X, kind: str, strength: float, rng: np.random.Generator) -> np.ndarr
 
     ``kind="shift"``: a shift by up to `strength` pixels in each direction (uniform, not zero);
     ``kind="noise"``: Gaussian noise of standard deviation `strength`, clipped to [0, 1].
+    `rng` is a ``numpy.random.Generator`` (e.g. ``np.random.default_rng(0)``).
     """
+    strength = _check_kind_strength(kind, strength)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}.")
     if kind == "shift":
         s = int(strength)
         offsets = [(a, b) for a in range(-s, s + 1) for b in range(-s, s + 1) if (a, b) != (0, 0)]
@@ -275,6 +296,9 @@ def score_boundary_distance(target, X, y, *, shadows=None, noise_levels=(0.05, 0
     """
     check_model(target, "target", allow_batch=False)
     X, y = check_features_labels(X, y)
+    if np.ndim(noise_levels) != 1:
+        raise ValueError(f"noise_levels must be a sequence of noise standard deviations, e.g. (0.1, 0.3), "
+                         f"got {noise_levels!r}.")
     levels = [check_real(s, "noise_levels", positive=True) for s in noise_levels]
     if not levels:
         raise ValueError("noise_levels must list at least one noise standard deviation, e.g. (0.1, 0.3).")
