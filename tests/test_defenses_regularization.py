@@ -95,3 +95,15 @@ def test_privacy_utility_chart():
         plot_privacy_utility([0.9], [0.1, 0.2], labels=["a"])
     with pytest.raises(ValueError, match="both lower and upper"):
         plot_privacy_utility([0.9], [0.1], labels=["a"], lower=[0.05])
+
+
+@pytest.mark.parametrize(("attacks", "error", "match"), [
+    ("loss", ValueError, "sequence of attack names"),  # before: trained every model, then looked up 'l'
+    ((), ValueError, "non-empty"),
+    (("loss", "lira"), KeyError, "no attack named 'lira'"),  # before: after training
+])
+def test_attack_names_are_checked_before_training(attacks, error, match):
+    X = np.zeros((8, 4), np.float32)
+    y = np.arange(8) % 2
+    with pytest.raises(error, match=match):
+        reg.measure_defence(reg.no_defence(), X, y, n_shadows=2, n_targets=2, attacks=attacks)

@@ -28,7 +28,7 @@ from functools import partial
 import numpy as np
 from torch import nn
 
-from ..attacks import pooled
+from ..attacks import pooled, registry
 from ..attacks.lira import fit_gaussians
 from ..attacks.threshold import score_log_odds
 from ..inference import per_record_loss
@@ -180,6 +180,11 @@ def measure_defence(defence: Defence, X, y, *, n_shadows: int = 16, n_targets: i
     """
     if not isinstance(defence, Defence):
         raise ValueError(f"defence must be a utils.defenses.Defence (e.g. dropout(0.5)), got {type(defence).__name__}.")
+    if isinstance(attacks, str) or not attacks:
+        raise ValueError(f"attacks must be a non-empty sequence of attack names, e.g. ('loss', 'lira-online'), "
+                         f"got {attacks!r}.")
+    for name in attacks:
+        registry.get(name)  # an unknown name fails here, naming the known attacks, before minutes of training
     start = time.perf_counter()
     experiment = pooled.train_pooled(defence.build_model, X, y, n_shadows=n_shadows, n_targets=n_targets, seed=seed,
                                      recipe=defence.recipe)
