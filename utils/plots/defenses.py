@@ -1,8 +1,7 @@
 """Figures of the defence lessons: the privacy-utility chart (Lessons 05-07).
 
-Grouped bars (attack AUCs per masking mode, TPRs per defence) come from `plot_grouped_bars`.
-`privacy_utility_explorer` is Lesson 05's slider: it moves a highlighted point over a grid of
-settings measured beforehand, so a move only redraws.
+Grouped bars (attack AUCs per masking mode, TPRs per defence) come from `plot_grouped_bars`;
+Lesson 05's slider over this chart is `utils.widgets.privacy_utility_explorer`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import numpy as np
 
 from .base import PALETTE, new_ax
 
-__all__ = ["plot_privacy_utility", "privacy_utility_explorer"]
+__all__ = ["plot_privacy_utility"]
 
 
 def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fpr: float = 0.01,
@@ -78,39 +77,3 @@ def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fp
         ax.set_ylim(*ylim)
     ax.legend(fontsize="small", loc="upper left")
     return ax
-
-
-def privacy_utility_explorer(accuracies, tprs, *, labels, grid_labels, grid_accuracies, grid_tprs, fpr: float = 0.01,
-                             slider_name: str = "weight decay", start: int = 0, xlim=None, ylim=None):
-    """A slider over precomputed settings that moves a point on the privacy-utility chart (Lesson 05).
-
-    The fixed points (`accuracies`, `tprs`, `labels`; the first is the undefended model) stay;
-    the slider picks one of the grid's settings (`grid_labels`, each with its accuracy and TPR)
-    and draws it highlighted. Nothing is trained on a move. The figure is an ordinary image
-    output that the slider updates in place (`utils.widgets`), so a saved copy shows it.
-
-    Returns
-    -------
-    utils.widgets.Explorer
-        Already displayed; end the cell with ``;``.
-    """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    from ..widgets._display import show_explorer  # here, not at import: utils.widgets imports utils.plots
-
-    if not (len(grid_labels) == len(grid_accuracies) == len(grid_tprs)) or not len(grid_labels):
-        raise ValueError("grid_labels, grid_accuracies and grid_tprs need one entry per grid setting (at least one).")
-    slider = widgets.SelectionSlider(options=list(grid_labels), value=grid_labels[start], description=slider_name,
-                                     continuous_update=False, style={"description_width": "initial"})
-
-    def draw(choice):
-        k = list(grid_labels).index(choice)
-        fig, ax = plt.subplots(figsize=(6.5, 4.4), layout="constrained")
-        plot_privacy_utility([*accuracies, grid_accuracies[k]], [*tprs, grid_tprs[k]], labels=[*labels, choice],
-                             fpr=fpr, baseline=0, highlight=len(labels), ax=ax, xlim=xlim, ylim=ylim)
-        return fig
-
-    return show_explorer(widgets.VBox([slider]), draw, {"choice": slider},
-                         description=f"[slider: {slider_name}; run the notebook to move it. The figure below shows "
-                                     f"{grid_labels[start]}.]")
