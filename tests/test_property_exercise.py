@@ -81,6 +81,9 @@ def test_plots_draw_every_attack_in_its_own_style():
     assert len(ax.patches) == 5 + 2 and ax.get_ylabel().startswith("Accuracy")
     expected = {attack_style(n)["color"].lower() for n in prop.PROPERTY_ATTACKS}
     assert len(expected) == 5 and expected == {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
+    assert ax.get_xlabel() == "setting" and [t.get_text() for t in ax.get_xticklabels()] == ["(a)", "(b)"]
+    ax = plot_property_accuracies(results)  # one unnamed cluster: no empty tick, an axis label instead
+    assert list(ax.get_xticks()) == [] and ax.get_xlabel().startswith("attack")
     ax = plot_accuracy_vs_distance([0.2, 0.5], [results, results], marker_at=0.5)
     assert len(ax.lines) >= 5
     ax = plot_victim_scores(np.r_[-np.ones(5), np.ones(5)], np.r_[np.zeros(5), np.ones(5)])

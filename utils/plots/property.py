@@ -49,11 +49,17 @@ def plot_property_accuracies(results, *, ax=None, title: str | None = None, grou
             linewidth=0.5,
         )
     ax.axhline(0.5, color=PALETTE["black"], linestyle="--", linewidth=1, label="coin toss")
-    ax.set_xticks(range(len(clusters)))
-    ax.set_xticklabels(list(clusters))
+    if list(clusters) == [""]:  # one unnamed cluster: the legend names the bars, no tick needed
+        ax.set_xticks([])
+        ax.set_xlabel("attack (one bar each, named in the legend)")
+    else:
+        ax.set_xticks(range(len(clusters)))
+        ax.set_xticklabels(list(clusters))
+        ax.set_xlabel("setting")
     ax.set_ylim(0.3, 1.02)
     ax.set_ylabel("Accuracy over held-out victims")
-    ax.legend(fontsize=8, loc="upper right", ncol=2)
+    # Below the axes: inside, it covered the top of the tallest bars and their whiskers.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False)
     if title:
         ax.set_title(title)
     return ax
