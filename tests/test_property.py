@@ -179,6 +179,14 @@ def test_scores_point_to_world_one(games):
             assert scores[far.worlds == 1].mean() > scores[far.worlds == 0].mean(), name
 
 
+def test_game_models_remember_the_records_that_trained_them(games):
+    far, _ = games
+    # take_models and the sweep's joined victims keep train_batched's fingerprint, so an attack that
+    # checks which records trained a batch can still do so
+    assert far.shadows0.fingerprint is not None and far.victims.fingerprint == far.shadows0.fingerprint
+    assert take_models(far.victims, slice(0, 3)).fingerprint == far.victims.fingerprint
+
+
 def test_whitebox_features_ignore_the_order_of_hidden_neurons(games):
     far, _ = games
     batch = take_models(far.victims, slice(0, 3))

@@ -90,15 +90,12 @@ class PropertyGame:
 
 
 def take_models(batch: ModelBatch, index) -> ModelBatch:
-    """The models of `batch` at positions `index` (an int array or a slice), as a new ModelBatch."""
-    index = np.arange(len(batch))[index]
-    return ModelBatch(
-        base=batch.base,
-        params={name: p[index] for name, p in batch.params.items()},
-        seeds=[batch.seeds[i] for i in index],
-        subsets=batch.subsets[index],
-        n_records=batch.n_records,
-    )
+    """The models of `batch` at positions `index` (an int array or a slice), as a new ModelBatch.
+
+    `ModelBatch.select` with slices allowed; it keeps the record fingerprint, so attacks can still
+    check which records trained the models.
+    """
+    return batch.select(np.arange(len(batch))[index])
 
 
 def _query(y, group, pool, fractions, n_query, label_rate, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,6 +206,7 @@ def sweep_property_game(
             seeds=trained[1].seeds + victims1.seeds,
             subsets=np.concatenate([trained[1].subsets, victims1.subsets]),
             n_records=victims1.n_records,
+            fingerprint=victims1.fingerprint,  # one batched call trained them all on the same X, y
         )
         games.append(PropertyGame((base_fraction, f), trained[0], shadows1, victims, worlds, query, n_train, seconds))
     return games
