@@ -16,18 +16,21 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 - `property`: attack accuracies with intervals, accuracy against the worlds' distance (lesson 04).
 - `dp`: ROCs under the DP bound and the Gaussian-DP curve, epsilon sweeps, audits vs the accountant (lesson 06).
 - `capstone`: every allowed attack's ROC, the audit's privacy-utility chart, the ghost of deleted data (lesson 08).
+- `layout`: point labels placed at draw time so that none overlaps another (`place_labels`), legends under the axes.
 """
 
-from .base import *  # noqa: F401,F403
-from .base import __all__ as _base_all
 from .bars import *  # noqa: F401,F403
 from .bars import __all__ as _bars_all
+from .base import *  # noqa: F401,F403
+from .base import __all__ as _base_all
 from .capstone import *  # noqa: F401,F403
 from .capstone import __all__ as _capstone_all
 from .defenses import *  # noqa: F401,F403
 from .defenses import __all__ as _defenses_all
 from .dp import *  # noqa: F401,F403
 from .dp import __all__ as _dp_all
+from .layout import *  # noqa: F401,F403
+from .layout import __all__ as _layout_all
 from .membership import *  # noqa: F401,F403
 from .membership import __all__ as _membership_all
 from .overfitting import *  # noqa: F401,F403
@@ -42,3 +45,4 @@ __all__ += _defenses_all
 __all__ += _property_all
 __all__ += _dp_all
 __all__ += _capstone_all
+__all__ += _layout_all

@@ -71,9 +71,12 @@ def plot_grouped_bars(
     fmt : str or None, default="{:.1%}"
         Format of the value printed above each bar; None prints nothing.
     ylim : (float, float), optional
-        Defaults to 0 .. 15% above the highest bar (or upper end), room for the labels.
+        Defaults to 0 .. 15% above the highest bar (or upper end), room for the labels (and 15%
+        below the lowest negative bar).
     legend_loc : str, default="best"
-        Where the legend goes (no legend for a single unnamed series).
+        Where the legend goes inside the axes (no legend for a single unnamed series), or
+        ``"outside"``: right of the axes, where it covers no bar (use it when bars fill every corner,
+        e.g. bars of both signs).
     width : float, default=0.8
         Width of a whole group, in units of the distance between groups.
 
@@ -119,14 +122,24 @@ def plot_grouped_bars(
         if lower is not None:
             ax.errorbar(x + offset, table[i], yerr=[table[i] - lower[i], upper[i] - table[i]], fmt="none",
                         ecolor=PALETTE["black"], capsize=3, lw=1)
-        if fmt is not None:
-            ax.bar_label(bars, labels=[fmt.format(v) for v in table[i]], fontsize="small",
-                         padding=2 if lower is None else 6)
+        if fmt is not None and lower is None:
+            ax.bar_label(bars, labels=[fmt.format(v) for v in table[i]], fontsize="small", padding=2)
+        elif fmt is not None:
+            # Past the whisker's end, not the bar's: a label at the bar's end is crossed by the whisker.
+            for xi, v, lo, hi in zip(x + offset, table[i], lower[i], upper[i]):
+                ax.annotate(fmt.format(v), (xi, hi if v >= 0 else lo), textcoords="offset points",
+                            xytext=(0, 3 if v >= 0 else -3), ha="center", va="bottom" if v >= 0 else "top",
+                            fontsize="small")
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     top = float(np.max(upper if upper is not None else table))
     bottom = min(0.0, float(np.min(lower if lower is not None else table)))
-    ax.set_ylim(ylim if ylim is not None else (bottom, top * 1.15 if top > 0 else 1.0))
+    headroom = 0.15 * max(top, 0.0) + (0.04 * (top - bottom) if lower is not None and fmt is not None else 0.0)
+    # Negative bars get room below them too, for their labels (which sit under the bar's end).
+    ax.set_ylim(ylim if ylim is not None else (bottom * 1.15, top + headroom if top > 0 else 1.0))
     if n_series > 1 or series[0]:
-        ax.legend(fontsize="small", loc=legend_loc)
+        if legend_loc == "outside":  # right of the axes: covers no bar whatever the values
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        else:
+            ax.legend(fontsize="small", loc=legend_loc)
     return ax

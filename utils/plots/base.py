@@ -12,6 +12,7 @@ import numpy as np
 
 from ..metrics import roc, summarize_attack
 from ..validation import as_1d, check_positive_int
+from .layout import legend_below as _legend_below
 
 __all__ = [
     "PALETTE",
@@ -83,7 +84,8 @@ def new_ax(ax=None, *, figsize=(5, 4)):
 
 
 
-def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True, color=None, fpr_in_legend: float = 0.01):
+def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True, color=None,
+             fpr_in_legend: float = 0.01, legend_below: bool = True):
     """Draw an attack's ROC curve; log-log axes by default, where low-FPR differences show (Lesson 02).
 
     Parameters
@@ -101,6 +103,9 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     color : str, optional
         Defaults to the next Okabe-Ito colour.
     fpr_in_legend : float, default=0.01
+    legend_below : bool, default=True
+        Put the legend under the x-axis label, where it covers no curve (curves of strong and weak
+        attacks fill every corner of a log-log ROC); False puts it in the lower right corner.
 
     Returns
     -------
@@ -110,13 +115,13 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     summary = summarize_attack(labels, scores, fprs=(fpr_in_legend,))
     ax = new_ax(ax)
     if color is None:
-        color = _CYCLE[sum(l.get_gid() == "roc" for l in ax.get_lines()) % len(_CYCLE)]
+        color = _CYCLE[sum(line.get_gid() == "roc" for line in ax.get_lines()) % len(_CYCLE)]
     text = f"{label} (AUC {summary.auc:.3f}, TPR@{fpr_in_legend:.1%} FPR {summary.tpr_at_fpr[fpr_in_legend]:.1%})"
     ax.plot(curve.fpr, curve.tpr, color=color, label=text, lw=1.8, gid="roc")
     lowest = max(1.0 / curve.n_nonmembers, 1e-4)  # the smallest FPR this many non-members can show
-    if log and sum(l.get_gid() == "roc" for l in ax.get_lines()) > 1:
+    if log and sum(line.get_gid() == "roc" for line in ax.get_lines()) > 1:
         lowest = min(lowest, ax.get_xlim()[0])
-    if not any(l.get_gid() == "random-guess" for l in ax.get_lines()):
+    if not any(line.get_gid() == "random-guess" for line in ax.get_lines()):
         grid = np.logspace(-4, 0, 50) if log else np.array([0.0, 1.0])
         ax.plot(grid, grid, ls="--", color="grey", lw=1, label="random guess", gid="random-guess")
     if log:
@@ -129,7 +134,10 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
         ax.set_ylim(0, 1.02)
     ax.set_xlabel("False positive rate")
     ax.set_ylabel("True positive rate")
-    ax.legend(loc="lower right", fontsize="small")
+    if legend_below:
+        _legend_below(ax)
+    else:
+        ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
@@ -184,10 +192,9 @@ def plot_histograms(
         if high == low:
             low, high = low - 0.5, high + 0.5
         edges = np.linspace(low, high, bins + 1)
-    ax.hist(members, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(members), 1 / len(members)),
-            alpha=0.6, color=MEMBER_COLOR, label=labels[0])
-    ax.hist(nonmembers, bins=edges, density=not log_x, weights=None if not log_x else np.full(len(nonmembers), 1 / len(nonmembers)),
-            alpha=0.6, color=NONMEMBER_COLOR, label=labels[1])
+    for values, color, label in ((members, MEMBER_COLOR, labels[0]), (nonmembers, NONMEMBER_COLOR, labels[1])):
+        weights = np.full(len(values), 1 / len(values)) if log_x else None  # log bins: fractions, not densities
+        ax.hist(values, bins=edges, density=not log_x, weights=weights, alpha=0.6, color=color, label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fraction of records" if log_x else "density")
     ax.legend(fontsize="small")

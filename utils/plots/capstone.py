@@ -1,4 +1,5 @@
-"""Figures of the capstone audit: every allowed attack's ROC, the privacy-utility chart, the ghost of deleted data (Lesson 08).
+"""Figures of the capstone audit (Lesson 08): every allowed attack's ROC, the privacy-utility chart,
+the ghost of deleted data.
 
 The privacy-utility chart itself is lesson 05's (`utils.plots.defenses.plot_privacy_utility`); this
 module feeds it the audit's points.
@@ -12,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .bars import plot_grouped_bars
-from .base import PALETTE, attack_style, new_ax, plot_roc
+from .base import PALETTE, new_ax
 from .defenses import plot_privacy_utility
+from .membership import plot_rocs
 
 __all__ = ["plot_audit_rocs", "plot_audit_tradeoff", "plot_deletion"]
 
@@ -43,14 +45,10 @@ def plot_audit_rocs(membership, scores: dict, *, ax=None, attacks=None, fpr_in_l
     if unknown:
         raise ValueError(f"no scores for {unknown}; scores has {list(scores)}.")
     ax = new_ax(ax, figsize=(6.5, 5))
-    for name in attacks:
-        style = attack_style(name)
-        plot_roc(membership, scores[name], ax=ax, label=name, color=style["color"], fpr_in_legend=fpr_in_legend)
-    for line in ax.get_lines():
-        if line.get_gid() == "roc":
-            line.set_linestyle(attack_style(line.get_label().split(" (AUC")[0])["linestyle"])
-    ax.legend(loc="lower right", fontsize="small")
-    return ax
+    # The course's ROC figure (lessons 02-07): course styles, and the legend under the axes, where
+    # it covers none of the six curves (inside, it hid the low-FPR corner that the audit is about).
+    return plot_rocs({name: (membership, scores[name]) for name in attacks}, attacks={name: name for name in attacks},
+                     ax=ax, fpr_in_legend=fpr_in_legend)
 
 
 def plot_audit_tradeoff(points, *, ax=None, baseline: str | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import PALETTE, new_ax
+from .layout import legend_below, place_labels
 
 __all__ = ["plot_privacy_utility"]
 
@@ -59,14 +60,23 @@ def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fp
         lo, hi = np.maximum(np.asarray(lower, float), floor), np.maximum(np.asarray(upper, float), floor)
         ax.errorbar(acc, shown, yerr=[shown - lo, hi - shown], fmt="none", ecolor="grey", elinewidth=1, capsize=3)
     ax.scatter(acc, shown, s=36, color=PALETTE["blue"], zorder=3, label="a defended setting")
+    sizes = np.full(len(acc), 36.0)  # marker areas (points^2): labels start outside each marker
     if baseline is not None:
         ax.scatter(acc[baseline], shown[baseline], s=70, marker="s", color=PALETTE["black"], zorder=4,
                    label="undefended")
+        sizes[baseline] = 70.0
     if highlight is not None:
         ax.scatter(acc[highlight], shown[highlight], s=140, color=PALETTE["vermillion"], zorder=5,
                    label=f"selected: {labels[highlight]}")
-    for x, y_, text in zip(acc, shown, labels):
-        ax.annotate(text, (x, y_), textcoords="offset points", xytext=(5, 4), fontsize="small")
+        sizes[highlight] = max(sizes[highlight], 140.0)
+    # Settings often sit close together (a model and its masked API share an accuracy): each label is
+    # placed at draw time where it overlaps no other label, marker or the legend, with a leader line
+    # when it had to move away from its point (utils.plots.layout.place_labels).
+    notes = [ax.annotate(text, (x, y_), textcoords="offset points", xytext=(5, 4), fontsize="small",
+                         arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.7, "shrinkA": 1,
+                                     "shrinkB": float(np.sqrt(size) / 2 + 1)})
+             for x, y_, text, size in zip(acc, shown, labels, sizes)]
+    place_labels(ax, notes, marker_sizes=sizes)
     ax.axhline(fpr, ls="--", color="grey", lw=1, label=f"random guess (TPR = {fpr:g})")
     ax.set_yscale("log")
     ax.set_xlabel("test accuracy (utility) →")
@@ -75,5 +85,5 @@ def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fp
         ax.set_xlim(*xlim)
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.legend(fontsize="small", loc="upper left")
+    legend_below(ax, ncol=2)  # inside, it could hide a setting that is up and to the left
     return ax

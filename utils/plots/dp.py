@@ -10,6 +10,7 @@ import numpy as np
 
 from ..audit import dp_max_tpr, gdp_max_tpr
 from .base import PALETTE, attack_style, new_ax
+from .layout import legend_below
 from .membership import plot_rocs
 
 __all__ = ["DP_BOUND_STYLE", "GDP_STYLE", "plot_dp_bounds", "plot_dp_roc", "plot_epsilon_sweep", "plot_audit",
@@ -51,7 +52,9 @@ def plot_dp_roc(labels, scores: dict, *, epsilon: float, delta: float, mu: float
     plot_dp_bounds(epsilon, delta, mu, ax=ax)
     ax.set_ylim(1e-4, 1.02)
     ax.set_xlim(1e-4, 1)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize="small", ncol=1, frameon=False)
+    # Under the x label at a fixed distance in points: a fraction of the axes' height (as before) put
+    # it on the label in a short figure (the epsilon slider's).
+    legend_below(ax, frameon=False)
     ax.set_title(title or (f"epsilon = {epsilon:.3g}" if math.isfinite(epsilon) else "non-private"))
     return ax
 
@@ -103,7 +106,7 @@ def plot_epsilon_sweep(epsilons, test_accuracy, tpr_at_1pct, *, nonprivate_accur
     ax.set_yscale("log")
     ax.set_xlabel("epsilon (accountant)")
     ax.set_ylabel("True positive rate at 1% FPR")
-    ax.legend(fontsize="small", loc="upper left")
+    legend_below(ax, ncol=2)  # inside, the rising DP bound ran under it
     return axes
 
 
@@ -126,8 +129,14 @@ def plot_audit(accountant_epsilon, audits: dict, max_epsilon: dict, *, ax=None):
     grid = np.logspace(np.log10(min(finite.min() if len(finite) else 1, 1) / 2), np.log10(right * 1.5), 20)
     ax.plot(grid, grid, color="grey", lw=1, label="audit = accountant")
     colours = [PALETTE["vermillion"], PALETTE["purple"], PALETTE["orange"]]
-    for (name, values), colour in zip(audits.items(), colours):
-        ax.plot(xs, values, "o", color=colour, ms=8, label=name)
+    markers = ["o", "D", "s"]
+    # Audits often certify the same epsilon (0 for every private run): at one x, the last one drawn
+    # hid the others. Each audit is nudged sideways (by a constant factor on the log axis), has its own
+    # marker shape, and draws above the lines, unclipped, so every point shows.
+    dodge = 1.12 ** (np.arange(len(audits)) - (len(audits) - 1) / 2)
+    for k, ((name, values), colour) in enumerate(zip(audits.items(), colours)):
+        ax.plot(xs * dodge[k], values, markers[k % len(markers)], color=colour, ms=8, mec="white", mew=0.8,
+                zorder=4, clip_on=False, label=name)
         if name in max_epsilon:
             ax.axhline(max_epsilon[name], color=colour, ls="--", lw=1, label=f"most {name} can certify")
     ax.set_xscale("log")
@@ -138,7 +147,7 @@ def plot_audit(accountant_epsilon, audits: dict, max_epsilon: dict, *, ax=None):
     ax.set_ylim(-0.2, 1.4 * max([*max_epsilon.values(), *[np.max(v) for v in audits.values()], 1.0]))
     ax.set_xlabel("epsilon spent (accountant)")
     ax.set_ylabel("epsilon certified by the audit (95%)")
-    ax.legend(fontsize="small", loc="upper left")
+    legend_below(ax, ncol=2)  # inside, it covered the identity line and the dashed ceilings
     return ax
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..metrics import roc
 from ..validation import check_membership
 from .base import ATTACK_STYLES, PALETTE, attack_style, new_ax, plot_histograms, plot_roc
+from .layout import legend_below as legend_below_axes
 from .overfitting import LOSS_FLOOR
 
 __all__ = ["plot_membership_game", "plot_loss_threshold", "plot_rocs", "plot_roc_pair", "plot_degradation"]
@@ -145,7 +146,8 @@ def plot_rocs(curves, *, attacks=None, ax=None, log: bool = True, fpr_in_legend:
     for name, (labels, scores) in curves.items():
         key = (attacks or {}).get(name, str(name).split(",")[0].strip())
         style = attack_style(key) if key in ATTACK_STYLES else {}
-        plot_roc(labels, scores, ax=ax, log=log, label=name, fpr_in_legend=fpr_in_legend, color=style.get("color"))
+        plot_roc(labels, scores, ax=ax, log=log, label=name, fpr_in_legend=fpr_in_legend, color=style.get("color"),
+                 legend_below=legend_below)
         line = [line for line in ax.get_lines() if line.get_gid() == "roc"][-1]
         if style:
             line.set_linestyle(style["linestyle"])
@@ -154,11 +156,45 @@ def plot_rocs(curves, *, attacks=None, ax=None, log: bool = True, fpr_in_legend:
             first = curve.fpr[curve.tpr > 0].min()  # the curve leaves TPR 0 here; a log axis cannot show 0 before
             if first > ax.get_xlim()[0]:
                 line.set_label(f"{line.get_label()}\n  (TPR 0 up to FPR {first:.2g}: not drawn on log axes)")
+    _reveal_coinciding_curves(ax)
     if legend_below:
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.14), fontsize="small")
+        legend_below_axes(ax)
     else:
         ax.legend(loc="lower right", fontsize="small")
     return ax
+
+
+def _reveal_coinciding_curves(ax, *, step: float = 1.2, max_width: float = 5.4):
+    """Widen an ROC curve that a later one would hide, so that it shows on both sides of it.
+
+    Attacks that rank records (almost) the same way, e.g. the loss and the confidence of a
+    well-trained model, draw the same curve: the one drawn last hides the others. A curve counts as
+    hidden by a later one when their TPRs, on 60 FPRs spread over the plotted range (log-spaced on
+    log axes), differ by less than 3% (or 0.01 on linear axes) at 90% of them; each curve gets
+    `step` points of width more than the widest curve hiding it.
+    """
+    curves = [line for line in ax.get_lines() if line.get_gid() == "roc"]
+    if len(curves) < 2:
+        return
+    log = ax.get_xscale() == "log"
+    low, high = ax.get_xlim()
+    grid = np.logspace(np.log10(low), np.log10(high), 60) if log else np.linspace(low, high, 60)
+    # a ROC curve's TPR at each FPR of the grid (the highest TPR reached at that FPR: the upper step)
+    tprs = []
+    for line in curves:
+        fpr, tpr = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        tprs.append(np.maximum.accumulate(tpr)[np.clip(np.searchsorted(fpr, grid, side="right") - 1, 0, len(fpr) - 1)])
+    tprs = np.array(tprs)
+    widths = [line.get_linewidth() for line in curves]
+    for i in range(len(curves) - 2, -1, -1):  # from the last drawn backwards: the top curve keeps its width
+        if log:
+            close = np.abs(np.log(np.maximum(tprs[i + 1:], 1e-9)) - np.log(np.maximum(tprs[i], 1e-9))) < 0.03
+        else:
+            close = np.abs(tprs[i + 1:] - tprs[i]) < 0.01
+        hiding = [i + 1 + j for j in np.flatnonzero(close.mean(axis=1) >= 0.9)]
+        if hiding:
+            widths[i] = min(max(widths[j] for j in hiding) + step, max_width)
+            curves[i].set_linewidth(widths[i])
 
 
 def plot_roc_pair(curves, *, fpr_in_legend: float = 0.001, axes=None, titles=("linear axes", "log-log axes")):
@@ -226,5 +262,5 @@ def plot_degradation(curve, *, axes=None, attack: str = "loss", label: str = "lo
             ax.axhline(guess, ls=":", color="grey", label="random guess")
         ax.set_xlabel(what)
         ax.set_ylabel(name)
-        ax.legend(fontsize="small", loc="upper right")
+        ax.legend(fontsize="small", loc="best")  # a fixed corner covered a point whenever the curve rose there
     return axes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import PALETTE, attack_style, new_ax
+from .layout import legend_below
 
 __all__ = ["plot_property_accuracies", "plot_accuracy_vs_distance", "plot_victim_scores"]
 
@@ -103,7 +104,8 @@ def plot_accuracy_vs_distance(
     ax.set_ylim(0.3, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Accuracy over held-out victims")
-    ax.legend(fontsize=8, loc="lower right")
+    # Below the axes: inside, it covered the bands and the coin-toss line at the right edge.
+    legend_below(ax, fontsize=8, ncol=3, frameon=False)
     return ax
 
 

@@ -1,0 +1,210 @@
+"""Keeping a figure's text readable: point labels that never overlap, legends clear of the data.
+
+Two tools, used by the other plot modules:
+
+- `place_labels` attaches an invisible artist to an Axes that, every time the figure is drawn,
+  moves a set of point annotations so that no label overlaps another label, a marker, the legend
+  or any other text of the Axes, and none leaves the Axes. It measures the labels with the
+  renderer (their real extents in pixels, whatever the font, DPI or axis limits set after the
+  plot call), tries positions around each point from the nearest outwards in a fixed order, and
+  joins a label that had to move away from its point with a thin leader line. The result depends
+  only on the figure, so it is the same on every run.
+- `legend_below` puts a legend under the x-axis label, where it cannot cover curves or markers.
+
+`text_boxes` and `overlapping_pairs` measure what was drawn (used by the tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from matplotlib import rcParams
+from matplotlib.artist import Artist
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import Bbox, offset_copy
+
+__all__ = ["place_labels", "legend_below", "text_boxes", "overlapping_pairs"]
+
+# Positions tried around a point, in this order: the preferred one first (up and right, where a
+# reader looks for a label), then the other corners, then the sides. (dx, dy) of the label's
+# nearest corner or edge from the point.
+_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+_DISTANCES_PT = (3, 8, 14, 22, 32, 44, 58, 74)  # from the marker's edge, in points
+_LEADER_PT = 10  # a label further than this from its marker's edge gets a leader line
+_HA = {1: "left", 0: "center", -1: "right"}
+_VA = {1: "bottom", 0: "center", -1: "top"}
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    """Area (pixels^2) shared by two boxes; 0 when they only touch."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _outside(box: Bbox, frame: Bbox) -> float:
+    """Area of `box` that lies outside `frame`."""
+    return box.width * box.height - _overlap(box, frame)
+
+
+def _markers(ax, renderer) -> list[Bbox]:
+    """Pixel boxes of every marker drawn in `ax` (scatter points and line markers)."""
+    boxes = []
+    scale = renderer.points_to_pixels(1.0)
+    for coll in ax.collections:
+        if not isinstance(coll, PathCollection) or not coll.get_visible():
+            continue
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if offsets.size == 0:
+            continue
+        xy = coll.get_offset_transform().transform(offsets)
+        sizes = np.broadcast_to(np.asarray(coll.get_sizes(), dtype=float) if len(coll.get_sizes()) else [36.0],
+                                (len(xy),))
+        for (x, y), s in zip(xy, sizes):
+            r = np.sqrt(s) / 2 * scale
+            if np.isfinite(x) and np.isfinite(y):
+                boxes.append(Bbox([[x - r, y - r], [x + r, y + r]]))
+    for line in ax.get_lines():
+        if not line.get_visible() or line.get_marker() in (None, "", " ", "None", "none"):
+            continue
+        xy = line.get_transform().transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
+        r = line.get_markersize() / 2 * scale
+        boxes += [Bbox([[x - r, y - r], [x + r, y + r]]) for x, y in xy if np.isfinite(x) and np.isfinite(y)]
+    return boxes
+
+
+def _segments(ax) -> list[Bbox]:
+    """Pixel boxes of the segments of line collections (e.g. error-bar whiskers): soft obstacles."""
+    boxes = []
+    for coll in ax.collections:
+        if isinstance(coll, LineCollection) and coll.get_visible():
+            transform = coll.get_transform()
+            for seg in coll.get_segments():
+                xy = transform.transform(np.asarray(seg, dtype=float))
+                (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+                boxes.append(Bbox([[x0 - 1, y0 - 1], [x1 + 1, y1 + 1]]))
+    return boxes
+
+
+class _LabelPlacer(Artist):
+    """Invisible artist that places its annotations when the Axes is drawn (see `place_labels`)."""
+
+    def __init__(self, annotations, anchors_pt):
+        super().__init__()
+        self.annotations = list(annotations)
+        self.anchors_pt = list(anchors_pt)  # each point's marker radius, in points
+        self.preferred = None  # where the caller put each label: read at the first draw, tried first every draw
+        self.set_zorder(-1e9)  # drawn before every other artist of the Axes, so the labels draw where it put them
+        self.set_in_layout(False)
+
+    def get_window_extent(self, renderer=None):
+        return Bbox.null()
+
+    def draw(self, renderer):
+        if not self.get_visible():
+            return
+        ax = self.axes
+        if self.preferred is None:
+            self.preferred = [(tuple(a.xyann), a.get_ha(), a.get_va()) for a in self.annotations]
+        frame = ax.get_window_extent(renderer).padded(-2)
+        hard = _markers(ax, renderer)
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            hard.append(legend.get_window_extent(renderer))
+        mine = {id(a) for a in self.annotations}
+        hard += [t.get_window_extent(renderer) for t in ax.texts
+                 if id(t) not in mine and t.get_visible() and t.get_text()]
+        soft = _segments(ax)
+        placed: list[Bbox] = []
+        for ann, radius, preferred in zip(self.annotations, self.anchors_pt, self.preferred):
+            if not ann.get_visible() or not ann.get_text():
+                continue
+            candidates = [preferred]
+            for d, (dx, dy) in itertools.product(_DISTANCES_PT, _DIRECTIONS):
+                reach = (radius + d) * (0.75 if dx and dy else 1.0)  # diagonals: the corner sits on a circle
+                candidates.append(((dx * reach, dy * reach), _HA[dx], _VA[dy]))
+            best, best_key = None, None
+            for rank, (offset, ha, va) in enumerate(candidates):
+                ann.xyann = offset
+                ann.set_ha(ha)
+                ann.set_va(va)
+                box = ann.get_window_extent(renderer)
+                clash = _outside(box, frame) + sum(_overlap(box, b) for b in itertools.chain(hard, placed))
+                graze = sum(_overlap(box, b) for b in soft)
+                key = (clash > 0, clash, graze > 0, rank)
+                if best_key is None or key < best_key:
+                    best, best_key = (offset, ha, va, box), key
+                if clash == 0 and graze == 0:
+                    break
+            offset, ha, va, box = best
+            ann.xyann = offset
+            ann.set_ha(ha)
+            ann.set_va(va)
+            placed.append(box)
+            if ann.arrow_patch is not None:
+                distance = np.hypot(*offset) - radius
+                ann.arrow_patch.set_visible(bool(distance > _LEADER_PT))
+
+
+def place_labels(ax, annotations, *, marker_sizes=36.0):
+    """Keep `annotations` (point labels made with ``ax.annotate(..., textcoords="offset points")``) readable.
+
+    Every time the figure is drawn, each label is put at the first position, nearest first, where
+    it overlaps no label placed before it, no marker, no legend and no other text, and stays inside
+    the Axes: first where the caller put it, then above-right, below-right, above-left, below-left,
+    right, left, above and below the point, further out step by step. Where no position is free,
+    the one with the least overlap wins. A label that ends up away from its point is joined to it
+    by a leader line (give the annotation ``arrowprops``; the line shows only when needed).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    annotations : sequence of matplotlib Annotation, length n
+        Placed in this order (earlier labels keep the better spots).
+    marker_sizes : float or array-like of float, shape (n,), default=36
+        Each point's marker area in points^2 (scatter's ``s``): labels start outside the marker.
+
+    Returns
+    -------
+    The invisible placing artist (added to `ax`).
+    """
+    annotations = list(annotations)
+    sizes = np.broadcast_to(np.asarray(marker_sizes, dtype=float), (len(annotations),))
+    placer = _LabelPlacer(annotations, np.sqrt(sizes) / 2)
+    ax.add_artist(placer)
+    return placer
+
+
+def legend_below(ax, *, ncol: int = 1, **kwargs):
+    """A legend under the Axes' x-axis label (and tick labels), where it covers no data.
+
+    The gap is measured in points from the tick and label font sizes and their line counts, so it
+    holds for any figure height (a fraction of the Axes would not). Extra keywords go to
+    ``ax.legend``; returns the Legend.
+    """
+    def points(size):
+        return FontProperties(size=size).get_size_in_points()
+
+    tick_lines = max([1] + [t.get_text().count("\n") + 1 for t in ax.get_xticklabels()])
+    label_lines = ax.get_xlabel().count("\n") + 1 if ax.get_xlabel() else 0
+    tick_size = points(rcParams["xtick.labelsize"]) * (1.45 if ax.get_xscale() == "log" else 1.2)  # 10^x is taller
+    gap = (rcParams["xtick.major.size"] + rcParams["xtick.major.pad"] + tick_lines * tick_size
+           + rcParams["axes.labelpad"] + label_lines * 1.2 * points(rcParams["axes.labelsize"]) + 6)
+    anchor = offset_copy(ax.transAxes, fig=ax.figure, x=0, y=-gap, units="points")
+    kwargs.setdefault("fontsize", "small")
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=anchor, ncol=ncol, **kwargs)
+
+
+def text_boxes(ax, renderer=None) -> list[tuple[str, Bbox]]:
+    """(text, pixel box) of every visible, non-empty text of `ax` (its ``ax.texts``), after a draw."""
+    if renderer is None:
+        ax.figure.canvas.draw()
+        renderer = ax.figure.canvas.get_renderer()
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_visible() and t.get_text()]
+
+
+def overlapping_pairs(boxes, *, min_area: float = 1.0) -> list[tuple[int, int]]:
+    """Index pairs (i, j), i < j, of `boxes` (Bboxes) sharing more than `min_area` pixels^2."""
+    return [(i, j) for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2) if _overlap(a, b) > min_area]
