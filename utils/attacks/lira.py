@@ -28,7 +28,6 @@ Everything is computed in float64 from logits (see `utils.attacks.threshold`).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from ..inference import predict_logits
 from ..models import ModelBatch, check_model
@@ -131,6 +130,8 @@ def likelihood_ratio_online(
     mask = check_in_mask(in_mask, obs.shape)
     mean_in, std_in = fit_gaussians(obs, mask, global_variance=global_variance, what="IN")
     mean_out, std_out = fit_gaussians(obs, ~mask, global_variance=global_variance, what="OUT")
+    from scipy.stats import norm  # imported when used: scipy.stats takes most of a second to import
+
     return norm.logpdf(x, mean_in, std_in) - norm.logpdf(x, mean_out, std_out)
 
 
@@ -157,6 +158,8 @@ def likelihood_ratio_offline(
     obs = check_observations(reference_log_odds, "reference_log_odds", n_records=len(x))
     out_mask = np.ones(obs.shape, bool) if in_mask is None else ~check_in_mask(in_mask, obs.shape)
     mean_out, std_out = fit_gaussians(obs, out_mask, global_variance=global_variance, what="OUT")
+    from scipy.stats import norm  # imported when used: scipy.stats takes most of a second to import
+
     return -norm.logsf(x, mean_out, std_out)
 
 

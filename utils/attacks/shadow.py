@@ -20,10 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..inference import predict_logits
 from ..models import ModelBatch, check_model
@@ -163,6 +159,11 @@ def attack_features(logits, y) -> np.ndarray:
 def _default_classifier(seed):
     # Logistic regression on standardised log-scale features: fast, deterministic, and on the
     # default target as strong as gradient boosting (measured), which is also far slower on 2 cores.
+    # Imported here, when used: scikit-learn takes about a second to import.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
 
 
@@ -220,6 +221,8 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
     membership = shadow_models.in_mask  # (K, n)
     classes = np.broadcast_to(y, membership.shape)
     features, membership, classes = features.reshape(-1, features.shape[-1]), membership.ravel(), classes.ravel()
+    from sklearn.base import clone as sklearn_clone  # imported when used: scikit-learn is slow to import
+
     base = _default_classifier(seed) if classifier is None else classifier
     models, counts = {}, {}
     for c in np.unique(y):
@@ -230,7 +233,7 @@ def fit_attack_models(shadow_models: ModelBatch, X, y, *, classifier=None, seed:
                 f"class {int(c)} has {n_in} IN and {n_out} OUT shadow examples; its attack model needs both. "
                 "Train more shadow models or use a larger pool."
             )
-        models[int(c)] = clone(base).fit(features[rows], membership[rows].astype(np.int64))
+        models[int(c)] = sklearn_clone(base).fit(features[rows], membership[rows].astype(np.int64))
         counts[int(c)] = int(rows.sum())
     return ShokriAttack(attack_models=models, n_shadows=len(shadow_models), n_train=counts)
 

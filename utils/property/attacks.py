@@ -35,9 +35,6 @@ import time
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..inference import predict_logits
 from ..models import ModelBatch
@@ -213,6 +210,11 @@ def kl_attack(victims, *, shadows_world0, shadows_world1, query) -> np.ndarray:
 def _meta(features0, features1, victim_features, C) -> np.ndarray:
     X = np.concatenate([features0, features1])
     labels = np.repeat([0, 1], [len(features0), len(features1)])
+    # Imported here, when used: scikit-learn takes about a second to import.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
     model.fit(X, labels)
     return model.decision_function(victim_features).astype(np.float64)
