@@ -134,9 +134,11 @@ def plot_grouped_bars(
     ax.set_ylabel(ylabel)
     top = float(np.max(upper if upper is not None else table))
     bottom = min(0.0, float(np.min(lower if lower is not None else table)))
-    headroom = 0.15 * max(top, 0.0) + (0.04 * (top - bottom) if lower is not None and fmt is not None else 0.0)
-    # Negative bars get room below them too, for their labels (which sit under the bar's end).
-    ax.set_ylim(ylim if ylim is not None else (bottom * 1.15, top + headroom if top > 0 else 1.0))
+    span = max(top, 0.0) - bottom
+    # Room for the value labels: above the highest bar, and below the lowest when bars go negative
+    # (their labels sit under the bar's end); a little more when labels sit past whiskers.
+    room = 0.15 * span + (0.04 * span if lower is not None and fmt is not None else 0.0)
+    ax.set_ylim(ylim if ylim is not None else (bottom - room if bottom < 0 else 0.0, top + room if top > 0 else 1.0))
     if n_series > 1 or series[0]:
         if legend_loc == "outside":  # right of the axes: covers no bar whatever the values
             ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)

@@ -23,6 +23,7 @@ from matplotlib import rcParams
 from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, offset_copy
 
 __all__ = ["place_labels", "legend_below", "text_boxes", "overlapping_pairs"]
@@ -47,6 +48,13 @@ def _overlap(a: Bbox, b: Bbox) -> float:
 def _outside(box: Bbox, frame: Bbox) -> float:
     """Area of `box` that lies outside `frame`."""
     return box.width * box.height - _overlap(box, frame)
+
+
+def _text_box(text, renderer) -> Bbox:
+    """Pixel box of a text's characters only (an annotation's own box also spans its arrow)."""
+    if isinstance(text, Annotation):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
 
 
 def _markers(ax, renderer) -> list[Bbox]:
@@ -108,13 +116,13 @@ class _LabelPlacer(Artist):
         ax = self.axes
         if self.preferred is None:
             self.preferred = [(tuple(a.xyann), a.get_ha(), a.get_va()) for a in self.annotations]
-        frame = ax.get_window_extent(renderer).padded(-2)
+        frame = ax.get_window_extent(renderer).padded(-4)  # clear of the spines
         hard = _markers(ax, renderer)
         legend = ax.get_legend()
         if legend is not None and legend.get_visible():
             hard.append(legend.get_window_extent(renderer))
         mine = {id(a) for a in self.annotations}
-        hard += [t.get_window_extent(renderer) for t in ax.texts
+        hard += [_text_box(t, renderer) for t in ax.texts
                  if id(t) not in mine and t.get_visible() and t.get_text()]
         soft = _segments(ax)
         placed: list[Bbox] = []
@@ -130,7 +138,7 @@ class _LabelPlacer(Artist):
                 ann.xyann = offset
                 ann.set_ha(ha)
                 ann.set_va(va)
-                box = ann.get_window_extent(renderer)
+                box = _text_box(ann, renderer)
                 clash = _outside(box, frame) + sum(_overlap(box, b) for b in itertools.chain(hard, placed))
                 graze = sum(_overlap(box, b) for b in soft)
                 key = (clash > 0, clash, graze > 0, rank)
@@ -198,11 +206,11 @@ def legend_below(ax, *, ncol: int = 1, **kwargs):
 
 
 def text_boxes(ax, renderer=None) -> list[tuple[str, Bbox]]:
-    """(text, pixel box) of every visible, non-empty text of `ax` (its ``ax.texts``), after a draw."""
+    """(text, pixel box of its characters) of every visible, non-empty text of `ax` (``ax.texts``), after a draw."""
     if renderer is None:
         ax.figure.canvas.draw()
         renderer = ax.figure.canvas.get_renderer()
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_visible() and t.get_text()]
+    return [(t.get_text(), _text_box(t, renderer)) for t in ax.texts if t.get_visible() and t.get_text()]
 
 
 def overlapping_pairs(boxes, *, min_area: float = 1.0) -> list[tuple[int, int]]:

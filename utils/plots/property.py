@@ -14,6 +14,8 @@ from .layout import legend_below
 
 __all__ = ["plot_property_accuracies", "plot_accuracy_vs_distance", "plot_victim_scores"]
 
+COINCIDE = 0.02  # accuracies closer than this draw their markers (6 points, about 0.025 of the axis) on each other
+
 
 def plot_property_accuracies(results, *, ax=None, title: str | None = None, groups=None):
     """Bar chart of attack accuracies with their 95% intervals, and the 0.5 of a coin toss.
@@ -90,14 +92,21 @@ def plot_accuracy_vs_distance(
     ax = new_ax(ax, figsize=(6, 3.6))
     distances = np.asarray(distances, dtype=float)
     names = attacks or [r.attack for r in results_per_distance[0]]
-    for name in names:
+    table = np.array([[next(r for r in rs if r.attack == name).accuracy for rs in results_per_distance]
+                      for name in names])  # (n_attacks, n_points)
+    for i, name in enumerate(names):
         rows = [next(r for r in rs if r.attack == name) for rs in results_per_distance]
-        acc = np.array([r.accuracy for r in rows])
         style = attack_style(name)
-        ax.plot(distances, acc, marker="o", label=name, **style)
+        ax.plot(distances, table[i], marker="o", ms=6, label=name, **style)
         ax.fill_between(
             distances, [r.ci_low for r in rows], [r.ci_high for r in rows], color=style["color"], alpha=0.12
         )
+        # Attacks often tie (two at 0.87): the marker drawn later hid this one. Where later attacks sit
+        # within COINCIDE of it, draw this attack's marker larger, under every line: a ring around them.
+        covered = (np.abs(table[i + 1:] - table[i]) < COINCIDE).sum(axis=0)
+        if covered.any():
+            ax.scatter(distances[covered > 0], table[i][covered > 0], s=(6 + 4 * covered[covered > 0]) ** 2,
+                       color=style["color"], zorder=1.9, linewidths=0)
     ax.axhline(0.5, color=PALETTE["black"], linestyle="--", linewidth=1, label="coin toss")
     if marker_at is not None:
         ax.axvline(marker_at, color=PALETTE["black"], linewidth=1, alpha=0.6)
