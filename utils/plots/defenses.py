@@ -40,6 +40,10 @@ def plot_privacy_utility(accuracies, tprs, *, labels, lower=None, upper=None, fp
         Index of a setting to emphasise (e.g. the one a slider points at), drawn large in vermillion.
     ax : matplotlib Axes, optional
 
+    Each point's label is placed when the figure is drawn (after any later ``set_xlim``), where it
+    overlaps no other label and no marker (`utils.plots.layout.place_labels`); a label that had to
+    move away from its point is joined to it by a grey leader line. The legend sits under the axes.
+
     Returns
     -------
     ax : matplotlib Axes
