@@ -10,6 +10,9 @@ NETGUARD = Path(__file__).resolve().parent / "netguard"
 # and Python runs tests/netguard/sitecustomize.py at the start of each of them.
 os.environ["COURSE_FAST"] = "1"
 os.environ["MPLBACKEND"] = "Agg"
+# Tests measure the real computation and never read or write the instructor's cache under data/cache;
+# the tests of the cache itself turn it back on in a private folder.
+os.environ["COURSE_CACHE"] = "off"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH", "")]))
 
 # This process started before PYTHONPATH was set, so install the same guard here directly.

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from utils.bench import all as bench_all
-from utils.build_site import peak_rss_mb
+from utils.nbrun import peak_rss_mb
 
 
 def _notebook(path, *sources):

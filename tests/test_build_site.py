@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from utils import build_site
+from utils.nbrun import INLINE_BACKEND, run_notebook
 
 PLOT = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nplt.show()"
 # The course's way: the sliders, then the figure as an ordinary output that a redraw updates in place.
@@ -41,7 +42,7 @@ def widget_run(tmp_path_factory):
     path = _notebook(tmp_path_factory.mktemp("site") / "lessons" / "01_tiny.ipynb",
                      "import time\ntime.sleep(0.3)\nprint('hello from the kernel')", PLOT, COURSE_WIDGET, OUTPUT_WIDGET)
     before = path.read_bytes()
-    run = build_site.execute_notebook(path, timeout_s=180)
+    run = run_notebook(path, env={"MPLBACKEND": INLINE_BACKEND}, timeout_s=180)
     assert path.read_bytes() == before, "building must not write the notebook back"
     return path, run
 
@@ -96,9 +97,9 @@ def test_a_failing_notebook_gets_a_page_with_its_error_and_exit_code_1(tmp_path,
 
 def test_bad_input_is_reported(tmp_path):
     with pytest.raises(ValueError, match="no notebook at"):
-        build_site.execute_notebook(tmp_path / "missing.ipynb")
+        run_notebook(tmp_path / "missing.ipynb")
     path = _notebook(tmp_path / "x.ipynb", "pass")
     with pytest.raises(ValueError, match="timeout_s must be a positive number"):
-        build_site.execute_notebook(path, timeout_s=0)
+        run_notebook(path, timeout_s=0)
     with pytest.raises(SystemExit):
         build_site.main([str(tmp_path / "missing.ipynb")])

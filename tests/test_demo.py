@@ -72,6 +72,7 @@ def test_demo_fills_the_cache_the_warm_run_loads_it_and_changed_code_recomputes(
 
 def test_a_failing_lesson_exits_1(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_CACHE", raising=False)
     path = tmp_path / "02_bad.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -96,3 +97,35 @@ def test_find_lesson_by_number_name_or_path(tmp_path):
     (lessons / "03_b.ipynb").write_text("{}")
     with pytest.raises(ValueError, match="2 lessons match '03'"):
         demo.find_lesson("03", tmp_path)
+
+
+def _printed(nb) -> list[str]:
+    """What a reader sees as text, cell by cell: stdout and plain-text results (progress bars and figures left out)."""
+    seen = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                seen.append(out["text"])
+            elif out.get("output_type") == "execute_result":
+                seen.append(out.get("data", {}).get("text/plain", ""))
+    return seen
+
+
+def test_a_real_lesson_from_a_warm_cache_prints_what_it_computed(tmp_path, monkeypatch):
+    """Lesson 07 caches its 20 models: the warm run must load them and print exactly what the cold run printed
+    (the tables, the attack figures), which also holds the random generators' state restored after a hit."""
+    from utils.nbrun import INLINE_BACKEND, run_notebook
+
+    shutil.copytree(ROOT / "utils", tmp_path / "library" / "utils", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "library"), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_CACHE", raising=False)
+    lesson = demo.find_lesson("07")
+    cold = run_notebook(lesson, env={"MPLBACKEND": INLINE_BACKEND}, timeout_s=600)
+    assert cold.ok, cold.error
+    written = {e.path: e.meta["written"] for e in cache.entries()}
+    assert [Path(p).parent.name for p in written] == ["utils.attacks.pooled.train_pooled"]
+    warm = run_notebook(lesson, env={"MPLBACKEND": INLINE_BACKEND}, timeout_s=600)
+    assert warm.ok, warm.error
+    assert {e.path: e.meta["written"] for e in cache.entries()} == written  # loaded, not recomputed
+    assert _printed(warm.nb) == _printed(cold.nb)

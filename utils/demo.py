@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from . import cache
-from .build_site import execute_notebook
+from .nbrun import INLINE_BACKEND, run_notebook
 
 __all__ = ["FIRST_FIGURE_TARGET_S", "find_lesson", "main"]
 
@@ -108,10 +108,10 @@ def main(argv=None) -> int:
         parser.error(str(exc))
     if not cache.cache_enabled():
         parser.error("COURSE_CACHE is off in this environment; unset it to fill the cache.")
-    env = {"COURSE_FAST": "1" if args.fast else os.environ.get("COURSE_FAST", "0")}
+    env = {"COURSE_FAST": "1" if args.fast else os.environ.get("COURSE_FAST", "0"), "MPLBACKEND": INLINE_BACKEND}
     print(f"{lesson.name}: running once to fill {cache.cache_dir()} (COURSE_FAST={env['COURSE_FAST']}) ...", flush=True)
     before = _snapshot()
-    cold = execute_notebook(lesson, env=env, timeout_s=args.timeout)
+    cold = run_notebook(lesson, env=env, timeout_s=args.timeout)
     if not cold.ok:
         print(f"the lesson failed, nothing to demo:\n{cold.error}")
         return 1
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         print("no experiment was computed: the cache was already warm, or the lesson wraps none in utils.cache.cached")
     if args.no_verify:
         return 0
-    warm = execute_notebook(lesson, env=env, timeout_s=args.timeout)
+    warm = run_notebook(lesson, env=env, timeout_s=args.timeout)
     if not warm.ok:
         print(f"the warm run failed:\n{warm.error}")
         return 1

@@ -34,8 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..build_site import execute_notebook
-from ..nbrun import find_notebooks
+from ..nbrun import INLINE_BACKEND, find_notebooks, run_notebook
+from .notebooks import NO_CACHE
 
 __all__ = ["COURSE_TARGETS_S", "PEAK_TARGET_MB", "NotebookRow", "collect_headlines", "notebook_rows", "main"]
 
@@ -65,7 +65,8 @@ def notebook_rows(notebooks, modes=("default", "fast"), *, timeout_s: float = 90
     log("-" * len(header))
     for path in notebooks:
         for mode in modes:
-            run = execute_notebook(path, env={"COURSE_FAST": MODES[mode]}, timeout_s=timeout_s)
+            env = {"COURSE_FAST": MODES[mode], "MPLBACKEND": INLINE_BACKEND, **NO_CACHE}
+            run = run_notebook(path, env=env, timeout_s=timeout_s)
             row = NotebookRow(path, mode, run.ok, run.wall_s, run.first_figure_s, run.peak_rss_mb, run.error)
             rows.append(row)
             first = "-" if row.first_figure_s is None else f"{row.first_figure_s:.1f}"

@@ -20,6 +20,8 @@ __all__ = ["budget_s", "headline", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = {"default": "0", "fast": "1"}
+# Lessons cache their heavy experiments (utils.cache); a benchmark times the computation, never a load from disk.
+NO_CACHE = {"COURSE_CACHE": "off"}
 BUDGETS = {"default": 90.0, "fast": 45.0}
 SPECIAL_BUDGETS = {"01_overfit_a_model.ipynb": {"default": 60.0, "fast": 30.0}}
 
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     failed = 0
     for path in notebooks:
         for mode in modes:
-            env = {"COURSE_FAST": MODES[mode], "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg")}
+            env = {"COURSE_FAST": MODES[mode], "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg"), **NO_CACHE}
             run = run_notebook(path, timeout_s=args.timeout, env=env)
             budget = budget_s(path, mode)
             if not run.ok:
@@ -74,6 +76,6 @@ def headline() -> list[tuple[str, float]]:
     Every lesson and solution once with COURSE_FAST=1 (minutes); `all` itself skips it, as its own
     table already holds these runs.
     """
-    runs = [run_notebook(p, env={"COURSE_FAST": "1"}) for p in find_notebooks(ROOT)]
+    runs = [run_notebook(p, env={"COURSE_FAST": "1", **NO_CACHE}) for p in find_notebooks(ROOT)]
     return [("whole course with COURSE_FAST=1, total (s)", sum(r.wall_s for r in runs)),
             ("notebooks that failed", float(sum(not r.ok for r in runs)))]
