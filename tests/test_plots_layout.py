@@ -338,3 +338,50 @@ def test_tied_accuracies_show_every_attacks_colour_and_the_legend_sits_below():
     # property-kl and meta-blackbox do not tie anywhere: no ring for them
     legend = ax.get_legend().get_window_extent(renderer)
     assert legend.y1 < ax.get_window_extent(renderer).y0
+
+
+# ----------------------------------------------------------------------------- keep_legend_clear
+
+
+def bars_of_both_signs():
+    return plot_grouped_bars([[-0.29, -0.61, -0.45, -0.68, -0.82], [0.07, -0.75, -0.07, -0.42, -0.75],
+                              [0.05, -0.38, -0.09, -0.33, -0.48]], groups=list("abcde"), fmt="{:+.0%}",
+                             series=["average loss gap", "LiRA TPR at 1% FPR", "exposure of the top 1% of records"])
+
+
+def assert_legend_covers_no_bar_or_label(ax):
+    renderer = rendered(ax)
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert all(overlap_area(legend, p.get_window_extent(renderer)) == 0 for p in ax.patches), "legend on a bar"
+    assert all(overlap_area(legend, box) == 0 for _, box in text_boxes(ax, renderer)), "legend on a value label"
+    return legend, ax.get_window_extent(renderer)
+
+
+def test_grouped_bars_default_legend_covers_no_bar_or_value_label():
+    ax = bars_of_both_signs()
+    ax.figure.set_size_inches(10, 4)  # as lesson 05 resizes it after the call
+    legend, frame = assert_legend_covers_no_bar_or_label(ax)
+    assert legend.x0 >= frame.x1, "no corner is free here: the legend goes right of the axes"
+
+
+def test_grouped_bars_legend_stays_inside_when_a_corner_is_free():
+    ax = plot_grouped_bars([[0.976, 0.838, 0.138], [0.978, 0.838, 0.14]], groups=["TPR", "FPR", "advantage"],
+                           series=["attacker's threshold", "oracle threshold"], ylabel="rate")
+    legend, frame = assert_legend_covers_no_bar_or_label(ax)
+    assert frame.x0 <= legend.x0 and legend.x1 <= frame.x1 and legend.y1 <= frame.y1
+
+
+def test_matplotlibs_best_legend_would_cover_a_value_label_here():
+    """The checks above can fail: matplotlib's own "best" ignores texts and lands on a label or bar."""
+    ax = bars_of_both_signs()
+    ax.legend(fontsize="small", loc="best")
+    ax.figure.set_size_inches(10, 4)
+    with pytest.raises(AssertionError, match="legend on a"):
+        assert_legend_covers_no_bar_or_label(ax)
+
+
+def test_a_legend_the_caller_replaces_is_left_where_the_caller_put_it():
+    ax = bars_of_both_signs()
+    mine = ax.legend(loc="upper left", fontsize="small")
+    rendered(ax)
+    assert ax.get_legend() is mine and mine._loc == 2  # "upper left"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import _CYCLE, ATTACK_STYLES, PALETTE, new_ax
+from .layout import keep_legend_clear
 
 __all__ = ["plot_grouped_bars"]
 
@@ -74,9 +75,10 @@ def plot_grouped_bars(
         Defaults to 0 .. 15% above the highest bar (or upper end), room for the labels (and 15%
         below the lowest negative bar).
     legend_loc : str, default="best"
-        Where the legend goes inside the axes (no legend for a single unnamed series), or
-        ``"outside"``: right of the axes, where it covers no bar (use it when bars fill every corner,
-        e.g. bars of both signs).
+        Where the legend goes (no legend for a single unnamed series). ``"best"``: at draw time, the
+        first corner of the axes where it covers no bar, value label, whisker or line, else right of
+        the axes (`utils.plots.layout.keep_legend_clear`); ``"outside"``: right of the axes; any
+        other matplotlib location: there, as asked.
     width : float, default=0.8
         Width of a whole group, in units of the distance between groups.
 
@@ -142,6 +144,8 @@ def plot_grouped_bars(
     if n_series > 1 or series[0]:
         if legend_loc == "outside":  # right of the axes: covers no bar whatever the values
             ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        elif legend_loc == "best":  # matplotlib's "best" ignores the value labels: choose at draw time
+            keep_legend_clear(ax, ax.legend(fontsize="small"))
         else:
             ax.legend(fontsize="small", loc=legend_loc)
     return ax

@@ -10,6 +10,8 @@ Two tools, used by the other plot modules:
   joins a label that had to move away from its point with a thin leader line. The result depends
   only on the figure, so it is the same on every run.
 - `legend_below` puts a legend under the x-axis label, where it cannot cover curves or markers.
+- `keep_legend_clear` puts a legend, at draw time, in the first corner of the Axes where it covers
+  no bar, marker, text or line, or right of the Axes when no corner is free.
 
 `text_boxes` and `overlapping_pairs` measure what was drawn (used by the tests).
 """
@@ -26,7 +28,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, offset_copy
 
-__all__ = ["place_labels", "legend_below", "text_boxes", "overlapping_pairs"]
+__all__ = ["place_labels", "legend_below", "keep_legend_clear", "text_boxes", "overlapping_pairs"]
 
 # Positions tried around a point, in this order: the preferred one first (up and right, where a
 # reader looks for a label), then the other corners, then the sides. (dx, dy) of the label's
@@ -183,6 +185,69 @@ def place_labels(ax, annotations, *, marker_sizes=36.0):
     placer = _LabelPlacer(annotations, np.sqrt(sizes) / 2)
     ax.add_artist(placer)
     return placer
+
+
+class _LegendKeeper(Artist):
+    """Invisible artist that moves one legend to a free spot when the Axes is drawn (see `keep_legend_clear`)."""
+
+    LOCS = ("upper right", "upper left", "lower left", "lower right", "upper center", "lower center",
+            "center right", "center left")
+
+    def __init__(self, legend):
+        super().__init__()
+        self.legend = legend
+        self.set_zorder(-1e9)
+        self.set_in_layout(False)
+
+    def get_window_extent(self, renderer=None):
+        return Bbox.null()
+
+    def draw(self, renderer):
+        ax, legend = self.axes, self.legend
+        if not self.get_visible() or ax.get_legend() is not legend:  # replaced by the caller: theirs to place
+            return
+        hard = [p.get_window_extent(renderer) for p in ax.patches if p.get_visible()]
+        hard += [_text_box(t, renderer) for t in ax.texts if t.get_visible() and t.get_text()]
+        hard += _segments(ax) + _markers(ax, renderer)
+        verts = [line.get_transform().transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
+                 for line in ax.get_lines() if line.get_visible()]
+        verts = np.concatenate(verts) if verts else np.empty((0, 2))
+        best, best_key = None, None
+        for rank, loc in enumerate(self.LOCS):
+            legend.set_loc(loc)
+            legend.set_bbox_to_anchor(None)
+            box = legend.get_window_extent(renderer)
+            clash = sum(_overlap(box, b) for b in hard)
+            inside_box = ((verts[:, 0] > box.x0) & (verts[:, 0] < box.x1) & (verts[:, 1] > box.y0)
+                          & (verts[:, 1] < box.y1))
+            # a line crossing the box without a vertex in it (an axhline) still counts, through its segments
+            crossing = sum(line.get_path().transformed(line.get_transform()).intersects_bbox(box, filled=False)
+                           for line in ax.get_lines() if line.get_visible())
+            key = (clash > 0, int(inside_box.sum()) + crossing > 0, rank)
+            if best_key is None or key < best_key:
+                best, best_key = loc, key
+        if best_key[0] or best_key[1]:  # no free corner inside: right of the axes, where nothing is drawn
+            legend.set_loc("upper left")
+            legend.set_bbox_to_anchor((1.01, 1), transform=ax.transAxes)
+        else:
+            legend.set_loc(best)
+            legend.set_bbox_to_anchor(None)
+
+
+def keep_legend_clear(ax, legend=None):
+    """Place `legend` (default: the Axes' legend) where it covers nothing, each time the figure is drawn.
+
+    Tries the corners and edges of the Axes in a fixed order (upper right first) and takes the first
+    where the legend overlaps no bar, marker, text or error bar and no line; when there is none, the
+    legend goes right of the Axes. If the caller later replaces the legend (``ax.legend(...)``
+    again), the new one is left where the caller put it. Returns the invisible placing artist.
+    """
+    legend = legend if legend is not None else ax.get_legend()
+    if legend is None:
+        raise ValueError("the Axes has no legend; call ax.legend(...) first.")
+    keeper = _LegendKeeper(legend)
+    ax.add_artist(keeper)
+    return keeper
 
 
 def legend_below(ax, *, ncol: int = 1, **kwargs):
