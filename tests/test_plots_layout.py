@@ -147,6 +147,11 @@ def test_capstone_tradeoff_labels_at_one_accuracy_do_not_overlap():
     boxes = [box for _, box in text_boxes(ax, renderer)]
     assert overlapping_pairs(boxes) == []
     assert all(inside(box, ax.get_window_extent(renderer)) for box in boxes)
+    # the long label has no room on one line beside its whisker: it is wrapped, and no whisker crosses a label
+    whiskers = [Bbox(ax.transData.transform(np.asarray(seg))) for coll in ax.collections
+                if coll.__class__.__name__ == "LineCollection" for seg in coll.get_segments()]
+    assert all(overlap_area(box, w.padded(0.5)) == 0 for box in boxes for w in whiskers), "a whisker crosses a label"
+    assert "labels only (masked API)\n(label-robustness)" in [text for text, _ in text_boxes(ax, renderer)]
 
 
 def test_privacy_utility_legend_sits_below_the_axes_clear_of_every_point():

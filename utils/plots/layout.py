@@ -98,6 +98,17 @@ def _segments(ax) -> list[Bbox]:
     return boxes
 
 
+def _wrap(text: str) -> str:
+    """`text` on two lines: before its last " (" (``"name (attack)"``), else at the space nearest its middle."""
+    if "\n" in text or " " not in text.strip():
+        return text
+    cut = text.rfind(" (")
+    if cut <= 0:
+        spaces = [i for i, c in enumerate(text) if c == " "]
+        cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
 class _LabelPlacer(Artist):
     """Invisible artist that places its annotations when the Axes is drawn (see `place_labels`)."""
 
@@ -118,6 +129,7 @@ class _LabelPlacer(Artist):
         ax = self.axes
         if self.preferred is None:
             self.preferred = [(tuple(a.xyann), a.get_ha(), a.get_va()) for a in self.annotations]
+            self.texts = [a.get_text() for a in self.annotations]
         frame = ax.get_window_extent(renderer).padded(-4)  # clear of the spines
         hard = _markers(ax, renderer)
         legend = ax.get_legend()
@@ -128,13 +140,8 @@ class _LabelPlacer(Artist):
                  if id(t) not in mine and t.get_visible() and t.get_text()]
         soft = _segments(ax)
         placed: list[Bbox] = []
-        for ann, radius, preferred in zip(self.annotations, self.anchors_pt, self.preferred):
-            if not ann.get_visible() or not ann.get_text():
-                continue
-            candidates = [preferred]
-            for d, (dx, dy) in itertools.product(_DISTANCES_PT, _DIRECTIONS):
-                reach = (radius + d) * (0.75 if dx and dy else 1.0)  # diagonals: the corner sits on a circle
-                candidates.append(((dx * reach, dy * reach), _HA[dx], _VA[dy]))
+
+        def search(ann, candidates):
             best, best_key = None, None
             for rank, (offset, ha, va) in enumerate(candidates):
                 ann.xyann = offset
@@ -148,6 +155,25 @@ class _LabelPlacer(Artist):
                     best, best_key = (offset, ha, va, box), key
                 if clash == 0 and graze == 0:
                     break
+            return best, best_key
+
+        for ann, radius, preferred, text in zip(self.annotations, self.anchors_pt, self.preferred, self.texts):
+            ann.set_text(text)  # a label wrapped by an earlier draw starts from its own text again
+            if not ann.get_visible() or not text:
+                continue
+            candidates = [preferred]
+            for d, (dx, dy) in itertools.product(_DISTANCES_PT, _DIRECTIONS):
+                reach = (radius + d) * (0.75 if dx and dy else 1.0)  # diagonals: the corner sits on a circle
+                candidates.append(((dx * reach, dy * reach), _HA[dx], _VA[dy]))
+            best, key = search(ann, candidates)
+            wrapped = _wrap(text)
+            if (key[0] or key[2]) and wrapped != text:  # no clean spot for one line: try it on two lines
+                ann.set_text(wrapped)
+                best_wrapped, key_wrapped = search(ann, candidates)
+                if key_wrapped[:3] < key[:3]:
+                    best = best_wrapped
+                else:
+                    ann.set_text(text)
             offset, ha, va, box = best
             ann.xyann = offset
             ann.set_ha(ha)
@@ -164,8 +190,10 @@ def place_labels(ax, annotations, *, marker_sizes=36.0):
     Every time the figure is drawn, each label is put at the first position, nearest first, where
     it overlaps no label placed before it, no marker, no legend and no other text, and stays inside
     the Axes: first where the caller put it, then above-right, below-right, above-left, below-left,
-    right, left, above and below the point, further out step by step. Where no position is free,
-    the one with the least overlap wins. A label that ends up away from its point is joined to it
+    right, left, above and below the point, further out step by step. A label that finds no free
+    position on one line (or only one across an error bar) is tried on two lines, split before its
+    last " (" (or at its middle space); where no position is free, the one with the least overlap
+    wins. A label that ends up away from its point is joined to it
     by a leader line (give the annotation ``arrowprops``; the line shows only when needed).
 
     Parameters
