@@ -41,7 +41,10 @@ def test_solution_region_becomes_a_stub_at_the_same_indentation():
 
 
 def test_every_region_of_a_cell_is_replaced():
-    source = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nkeep = 2\n        ### BEGIN SOLUTION\n        b = 3\n        ### END SOLUTION"
+    source = (
+        "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nkeep = 2\n"
+        "        ### BEGIN SOLUTION\n        b = 3\n        ### END SOLUTION"
+    )
     out = build.strip_solution_code(source, "1.1").split("\n")
     assert out == [
         'raise NotImplementedError("Exercise 1.1: write your code here")',
@@ -83,7 +86,10 @@ def test_unclosed_answer_in_markdown_is_an_error():
     [
         (new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "no 'solution' tag"),
         (solution_cell("x = 1"), "has no markers"),
-        (new_code_cell("### BEGIN SOLUTION\nx\n### END SOLUTION", metadata={"tags": ["solution"]}), '"exercise": "1.M"'),
+        (
+            new_code_cell("### BEGIN SOLUTION\nx\n### END SOLUTION", metadata={"tags": ["solution"]}),
+            '"exercise": "1.M"',
+        ),
         (solution_cell("### BEGIN SOLUTION\nx\n### END SOLUTION", exercise="2.1"), '"exercise": "1.M"'),
         (solution_cell("<!-- BEGIN ANSWER -->\nx\n<!-- END ANSWER -->"), "belong in markdown"),
         (solution_cell("### BEGIN SOLUTION\nx\n### END SOLUTION", kind="markdown"), "belong in code"),
@@ -108,7 +114,8 @@ def executed_demo():
     code.outputs = [new_output("stream", name="stdout", text="hello\n")]
     code.metadata["scrolled"] = True
     code.metadata["execution"] = {"iopub.status.busy": "2024-01-01"}
-    return notebook(new_markdown_cell("# Demo"), code, solution_cell("<!-- BEGIN ANSWER -->\nyes\n<!-- END ANSWER -->", "1.2", "markdown"))
+    answer = solution_cell("<!-- BEGIN ANSWER -->\nyes\n<!-- END ANSWER -->", "1.2", "markdown")
+    return notebook(new_markdown_cell("# Demo"), code, answer)
 
 
 def test_output_is_normalised_and_keeps_what_the_grader_needs():
@@ -125,7 +132,9 @@ def test_rebuilding_is_byte_identical_whatever_the_solution_s_outputs(tmp_path):
     for cell in clean.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    texts = {build.render(build.build_notebook(nb, "01_demo.ipynb")) for nb in (executed_demo(), clean, executed_demo())}
+    texts = {
+        build.render(build.build_notebook(nb, "01_demo.ipynb")) for nb in (executed_demo(), clean, executed_demo())
+    }
     assert len(texts) == 1
 
 

@@ -14,7 +14,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from utils.capstone import (
     ATTACK_NEEDS,
@@ -28,9 +27,9 @@ from utils.capstone import (
     excluded_attacks,
     group_membership,
     group_power,
+    point_from_defence,
     point_from_scores,
     risk_level,
-    point_from_defence,
     run_audit,
     weights_fingerprint,
 )
@@ -92,7 +91,9 @@ def test_more_capability_never_removes_an_attack():
     for outputs in ("labels", "confidences"):
         for shadow_data in (False, True):
             assert weakest <= set(allowed_attacks(ThreatModel(outputs, shadow_data)))
-    assert set(allowed_attacks(ThreatModel("confidences", False))) < set(allowed_attacks(ThreatModel("confidences", True)))
+    assert set(allowed_attacks(ThreatModel("confidences", False))) < set(
+        allowed_attacks(ThreatModel("confidences", True))
+    )
 
 
 def test_excluded_attacks_say_why():
@@ -208,8 +209,15 @@ def test_audit_bad_input(world, full_audit):
     with pytest.raises(ValueError, match="even"):
         run_audit(target, ThreatModel(), X, y, membership, build_model=BUILD, recipe=RECIPE, n_shadows=5)
     with pytest.raises(ValueError, match="halves of 200 records, but the audit has 100"):
-        run_audit(target, ThreatModel(), X[:100], y[:100], membership[:100] * 0 + np.r_[np.ones(50), np.zeros(50)].astype(int),
-                  shadows=full_audit.shadows, attacks=["lira-online"])
+        run_audit(
+            target,
+            ThreatModel(),
+            X[:100],
+            y[:100],
+            membership[:100] * 0 + np.r_[np.ones(50), np.zeros(50)].astype(int),
+            shadows=full_audit.shadows,
+            attacks=["lira-online"],
+        )
     with pytest.raises(ValueError, match="membership has 199 entries"):
         run_audit(target, ThreatModel("labels", False), X, y, membership[:199])
     with pytest.raises(ValueError, match="attacks is empty"):
@@ -280,7 +288,10 @@ def test_privacy_utility_chart():
 def test_audit_rocs_use_the_course_styles(full_audit):
     ax = plot_audit_rocs(full_audit.membership, full_audit.scores, attacks=["loss", "lira-offline"])
     curves = [line for line in ax.get_lines() if line.get_gid() == "roc"]
-    assert [line.get_color() for line in curves] == [attack_style("loss")["color"], attack_style("lira-offline")["color"]]
+    assert [line.get_color() for line in curves] == [
+        attack_style("loss")["color"],
+        attack_style("lira-offline")["color"],
+    ]
     assert curves[1].get_linestyle() == "--"
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="no scores for"):

@@ -19,7 +19,11 @@ def hidden_verdict(question, function, seed):
 @pytest.mark.parametrize("outputs", ["labels", "confidences"])
 @pytest.mark.parametrize("shadow_data", [False, True])
 def test_is_allowed_matches_allowed_attacks(outputs, shadow_data):
-    ours = [a for a, needs in ATTACK_NEEDS.items() if ex08.is_allowed(needs["outputs"], needs["shadows"], outputs, shadow_data)]
+    ours = [
+        a
+        for a, needs in ATTACK_NEEDS.items()
+        if ex08.is_allowed(needs["outputs"], needs["shadows"], outputs, shadow_data)
+    ]
     assert ours == list(allowed_attacks(ThreatModel(outputs, shadow_data)))
 
 
@@ -28,7 +32,8 @@ def test_group_tpr_known_answer():
     case = ex08.q2.public_cases()[0]
     assert ex08.group_tpr(**case) == pytest.approx(2 / 3)
     assert ex08.group_tpr(case["scores"], case["membership"], [3], 0.2) == 1.0
-    assert ex08.group_tpr(case["scores"], case["membership"], [1], 0.2) == 0.0  # a tie with the threshold is not flagged
+    # a tie with the threshold is not flagged
+    assert ex08.group_tpr(case["scores"], case["membership"], [1], 0.2) == 0.0
     assert ex08.group_tpr(case["scores"], case["membership"], [1], 1.0) == 1.0  # every non-member may be flagged
 
 
@@ -40,7 +45,8 @@ def test_group_tpr_matches_the_library(seed):
         labels = np.r_[np.ones(len(group), int), np.zeros(int((membership == 0).sum()), int)]
         expected = tpr_at_fpr(labels, scores[rows], case["fpr"])
         assert ex08.group_tpr(**case) == pytest.approx(expected, abs=1e-12)
-        assert group_power(scores, membership, group, fpr=case["fpr"]).tpr_at_fpr[case["fpr"]] == pytest.approx(expected)
+        power = group_power(scores, membership, group, fpr=case["fpr"])
+        assert power.tpr_at_fpr[case["fpr"]] == pytest.approx(expected)
 
 
 # ---------------------------------------------------------------- the checks

@@ -73,14 +73,19 @@ def test_non_callable_gets_a_pointer_to_the_right_call():
         (lambda logits, labels: -ex01.per_record_losses(logits, labels), "negative"),
         (lambda logits, labels: np.exp(-ex01.per_record_losses(logits, labels)), "probability of the true class"),
         (lambda logits, labels: ex01.per_record_losses(logits, labels) / np.log(2), "bits"),
-        (lambda logits, labels: np.log(np.exp(logits).sum(1)) - np.asarray(logits)[np.arange(len(labels)), labels], "NaN or infinite"),
+        (
+            lambda logits, labels: np.log(np.exp(logits).sum(1)) - np.asarray(logits)[np.arange(len(labels)), labels],
+            "NaN or infinite",
+        ),
         (lambda logits, labels: np.asarray(logits) * 0 + 1, "one value per class"),
         (lambda logits, labels: ex01.per_record_losses(logits, labels)[:-1], "but there are 3 records"),
         (lambda logits, labels: ex01.per_record_losses(logits, np.zeros_like(labels)), "differ from the reference"),
         (lambda logits, labels: "losses", "returned a str"),
         (lambda logits, labels: 1 / 0, "raised ZeroDivisionError"),
     ],
-    ids=["mean", "log-prob", "probability", "bits", "overflow", "per-class", "short", "wrong-label", "string", "raises"],
+    ids=[
+        "mean", "log-prob", "probability", "bits", "overflow", "per-class", "short", "wrong-label", "string", "raises"
+    ],
 )
 def test_q1_explains_common_slips(function, expected_words):
     with np.errstate(all="ignore"):
@@ -93,7 +98,10 @@ def test_q1_explains_common_slips(function, expected_words):
 @pytest.mark.parametrize(
     "function, expected_words",
     [
-        (lambda train_losses, test_losses: float(np.mean(train_losses) - np.mean(test_losses)), "training loss minus test loss"),
+        (
+            lambda train_losses, test_losses: float(np.mean(train_losses) - np.mean(test_losses)),
+            "training loss minus test loss",
+        ),
         (lambda train_losses, test_losses: abs(float(np.mean(test_losses) - np.mean(train_losses))), "absolute value"),
         (lambda train_losses, test_losses: float(np.median(test_losses) - np.median(train_losses)), "medians"),
         (lambda train_losses, test_losses: [1.0, 2.0], "returned 2 numbers"),
@@ -159,7 +167,9 @@ def test_hidden_cases_are_fresh_and_reproducible():
     b = ex01.q1.hidden_cases(np.random.default_rng(1))
     c = ex01.q1.hidden_cases(np.random.default_rng(2))
     assert all(np.array_equal(x["logits"], y["logits"]) for x, y in zip(a, b))
-    assert not all(x["logits"].shape == y["logits"].shape and np.allclose(x["logits"], y["logits"]) for x, y in zip(a, c))
+    assert not all(
+        x["logits"].shape == y["logits"].shape and np.allclose(x["logits"], y["logits"]) for x, y in zip(a, c)
+    )
     public_shapes = {case["logits"].shape for case in ex01.q1.public_cases()}
     assert not any(case["logits"].shape in public_shapes for case in a)
     assert any(np.abs(case["logits"]).max() > 100 for case in a)  # the overflow trap is always present

@@ -237,8 +237,11 @@ def test_hidden_cases_include_ties_exact_budgets_and_flag_nobody():
     for question, name in ((ex02.q1, "fpr"), (ex02.q2, "max_fpr")):
         cases = question.hidden_cases(np.random.default_rng(4))
         assert any(len(np.unique(c["scores"])) < len(c["scores"]) for c in cases)  # ties
-        assert any(c[name] * np.sum(c["labels"] == 0) == round(c[name] * np.sum(c["labels"] == 0)) and c[name] > 0.5 / np.sum(c["labels"] == 0)
-                   for c in cases)  # a budget exactly on a step
+        assert any(  # a budget exactly on a step
+            c[name] * np.sum(c["labels"] == 0) == round(c[name] * np.sum(c["labels"] == 0))
+            and c[name] > 0.5 / np.sum(c["labels"] == 0)
+            for c in cases
+        )
         nobody = [c for c in cases if np.isclose(c[name] * np.sum(c["labels"] == 0), 0.5)]
         assert nobody and all(c["labels"][np.argmax(c["scores"])] == 0 for c in nobody)
 

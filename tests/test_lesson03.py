@@ -33,8 +33,10 @@ def test_lira_score_matches_the_library_online_lira():
     observations[in_mask] += 2.0
     target = rng.normal(3.0, 2.0, size=n_records)
     library = lira.likelihood_ratio_online(target, observations, in_mask)
-    ours = [ex03.lira_score(expit(target[i]), expit(observations[in_mask[:, i], i]), expit(observations[~in_mask[:, i], i]))
-            for i in range(n_records)]
+    ours = [
+        ex03.lira_score(expit(target[i]), expit(observations[in_mask[:, i], i]), expit(observations[~in_mask[:, i], i]))
+        for i in range(n_records)
+    ]
     assert np.allclose(ours, library, rtol=1e-6, atol=1e-6)
 
 
@@ -93,20 +95,37 @@ def _naive_softmax(shadow_logits, in_mask, labels):
     with np.errstate(over="ignore", invalid="ignore"):  # the slip under test: exp overflows
         p = np.exp(np.asarray(shadow_logits, dtype=np.float64))
         p = p / p.sum(-1, keepdims=True)
-    return np.column_stack([p.reshape(-1, p.shape[-1]), np.broadcast_to(labels, np.shape(in_mask)).ravel(), np.ravel(in_mask)])
+    return np.column_stack(
+        [p.reshape(-1, p.shape[-1]), np.broadcast_to(labels, np.shape(in_mask)).ravel(), np.ravel(in_mask)]
+    )
 
 
 def _raw_logits(shadow_logits, in_mask, labels):
     z = np.asarray(shadow_logits, dtype=np.float64)
-    return np.column_stack([z.reshape(-1, z.shape[-1]), np.broadcast_to(labels, np.shape(in_mask)).ravel(), np.ravel(in_mask)])
+    return np.column_stack(
+        [z.reshape(-1, z.shape[-1]), np.broadcast_to(labels, np.shape(in_mask)).ravel(), np.ravel(in_mask)]
+    )
 
 
 @pytest.mark.parametrize(
     "function, message",
     [
-        (lambda shadow_logits, in_mask, labels: ex03.shadow_attack_dataset(shadow_logits, ~np.asarray(in_mask), labels), "flipped"),
-        (lambda shadow_logits, in_mask, labels: ex03.shadow_attack_dataset(shadow_logits, in_mask, labels)[:, :-1], "Both extra columns"),
-        (lambda shadow_logits, in_mask, labels: tuple(np.hsplit(ex03.shadow_attack_dataset(shadow_logits, in_mask, labels), [1])), "one 2-D array"),
+        (
+            lambda shadow_logits, in_mask, labels: ex03.shadow_attack_dataset(
+                shadow_logits, ~np.asarray(in_mask), labels
+            ),
+            "flipped",
+        ),
+        (
+            lambda shadow_logits, in_mask, labels: ex03.shadow_attack_dataset(shadow_logits, in_mask, labels)[:, :-1],
+            "Both extra columns",
+        ),
+        (
+            lambda shadow_logits, in_mask, labels: tuple(
+                np.hsplit(ex03.shadow_attack_dataset(shadow_logits, in_mask, labels), [1])
+            ),
+            "one 2-D array",
+        ),
         (_record_major, "ordered record by record"),
         (_naive_softmax, "NaN or infinite"),
         (_raw_logits, "raw logits"),
@@ -130,7 +149,9 @@ def _raw_scale(target_confidence, in_confidences, out_confidences):
     from scipy.stats import norm
 
     a, b = np.asarray(in_confidences), np.asarray(out_confidences)
-    return norm.logpdf(target_confidence, a.mean(), a.std(ddof=1)) - norm.logpdf(target_confidence, b.mean(), b.std(ddof=1))
+    return norm.logpdf(target_confidence, a.mean(), a.std(ddof=1)) - norm.logpdf(
+        target_confidence, b.mean(), b.std(ddof=1)
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,12 @@ def test_loopback_still_works():
 
 
 def test_child_processes_inherit_the_guard():
-    code = "import socket\ntry:\n    socket.create_connection(('93.184.215.14', 80), timeout=2)\nexcept ConnectionRefusedError as e:\n    print('blocked' in str(e))\n"
+    code = (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('93.184.215.14', 80), timeout=2)\n"
+        "except ConnectionRefusedError as e:\n"
+        "    print('blocked' in str(e))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr

@@ -1,6 +1,5 @@
 """utils.optim: the fused Adam kernel both trainers use."""
 
-import numpy as np
 import torch
 from torch import nn
 

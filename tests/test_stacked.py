@@ -6,12 +6,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from utils.inference import predict_logits
 from utils.models import CNN, MLP
 from utils.seed import spawn_seeds
 from utils.stacked import StackedMLP
-from utils.inference import predict_logits
 from utils.train import init_model, train_batched, train_model
-
 
 # ---------------------------------------------------------------- the fast path of train_batched
 
@@ -28,7 +27,9 @@ def _stacked(build, n_models=3):
     [
         MLP,
         lambda: MLP(hidden=(32, 16)),
-        lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 20, bias=False), nn.ReLU(), nn.Identity(), nn.Linear(20, 10)),
+        lambda: nn.Sequential(
+            nn.Flatten(), nn.Linear(196, 20, bias=False), nn.ReLU(), nn.Identity(), nn.Linear(20, 10)
+        ),
         lambda: nn.Sequential(nn.Flatten(), nn.Linear(196, 10)),
         lambda: nn.Sequential(nn.Identity(), nn.Linear(196, 20), nn.ReLU(), nn.Linear(20, 10), nn.ReLU()),
         lambda: _shared_relu(),
@@ -48,7 +49,7 @@ def test_fast_path_gradients_equal_autograd(build):
     assert fast is not None
     grads = _fast_gradients(fast, x, y)
     assert list(grads) == list(params)
-    for (name, p), g in zip(params.items(), expected):
+    for name, g in zip(params, expected):
         torch.testing.assert_close(grads[name], g, rtol=1e-4, atol=1e-6, msg=f"gradient of {name}")
 
 
@@ -65,7 +66,9 @@ def _tied_linear():
 def _fast_gradients(fast, x, y):
     """The fast path's gradients, in module layout, for batches x (K, batch, 196) and labels y (K, batch)."""
     n_models, n_batch = y.shape
-    fast.set_gradients(fast.rows(x.reshape(n_models * n_batch, -1)).view(n_models, n_batch, -1), fast.targets(y, x.dtype))
+    fast.set_gradients(
+        fast.rows(x.reshape(n_models * n_batch, -1)).view(n_models, n_batch, -1), fast.targets(y, x.dtype)
+    )
     return fast.export(grad=True)
 
 
@@ -153,7 +156,9 @@ def test_each_batched_model_equals_training_it_alone(build, tiny_data):
     batch = train_batched(build, X, y, subsets, epochs=3, batch_size=32, seed=5, device="cpu")
     logits = predict_logits(batch, X)
     for k, s in enumerate(spawn_seeds(5, len(subsets))):
-        alone = train_model(init_model(build, s), X[subsets[k]], y[subsets[k]], epochs=3, batch_size=32, seed=s, device="cpu")
+        alone = train_model(
+            init_model(build, s), X[subsets[k]], y[subsets[k]], epochs=3, batch_size=32, seed=s, device="cpu"
+        )
         np.testing.assert_allclose(logits[k], predict_logits(alone, X), atol=1e-4, rtol=1e-4)
 
 

@@ -40,7 +40,8 @@ def test_threshold_explorer_shows_controls_and_a_png_figure(shell):
         explorer = threshold_explorer(labels, scores, max_loss=0.01)
     controls, figure = shown.outputs
     assert "application/vnd.jupyter.widget-view+json" in controls.data
-    assert controls.data["text/plain"].startswith("[slider: the loss threshold") and "VBox" not in controls.data["text/plain"]
+    assert controls.data["text/plain"].startswith("[slider: the loss threshold")
+    assert "VBox" not in controls.data["text/plain"]
     assert "image/png" in figure.data  # an ordinary output: a saved notebook keeps it
     assert isinstance(explorer, Explorer) and explorer.redraws == 1
     slider = explorer.controls.children[0]

@@ -27,7 +27,8 @@ import numpy as np
 
 __all__ = ["REPORTS_DIR", "figure_to_data_uri", "table_to_html", "text_to_html", "render_report", "write_report"]
 
-REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"  # git-ignored: students' reports stay out of the repository
+# git-ignored: students' reports stay out of the repository
+REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
 
 _CSS = """
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 52em; margin: 2em auto; padding: 0 1em;

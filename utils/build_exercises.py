@@ -73,7 +73,9 @@ def _replace_regions(lines, begin, end, replacement, where):
         marker = line.strip()
         if marker == begin:
             if start is not None:
-                raise BuildError(f"{where}: nested '{begin}' on line {number} (the one on line {start} is not closed yet).")
+                raise BuildError(
+                    f"{where}: nested '{begin}' on line {number} (the one on line {start} is not closed yet)."
+                )
             start, indent = number, line[: len(line) - len(line.lstrip())]
         elif marker == end:
             if start is None:
@@ -97,7 +99,8 @@ def strip_solution_code(source: str, exercise_id: str, where: str = "cell") -> s
 
 def strip_answer_markdown(source: str, where: str = "cell") -> str:
     """Replace each answer region of a markdown cell by ``*Your answer here*``."""
-    return "\n".join(_replace_regions(source.split("\n"), ANSWER_BEGIN, ANSWER_END, lambda indent: ANSWER_PLACEHOLDER, where))
+    lines = _replace_regions(source.split("\n"), ANSWER_BEGIN, ANSWER_END, lambda indent: ANSWER_PLACEHOLDER, where)
+    return "\n".join(lines)
 
 
 def _has_marker(source: str) -> bool:
@@ -143,12 +146,16 @@ def build_notebook(nb, name: str):
                 new_source = strip_solution_code(source, exercise_id, where)
             elif cell.cell_type == "markdown":
                 if CODE_BEGIN in source or CODE_END in source:
-                    raise BuildError(f"{where}: solution markers belong in code cells; use '{ANSWER_BEGIN}' in markdown.")
+                    raise BuildError(
+                        f"{where}: solution markers belong in code cells; use '{ANSWER_BEGIN}' in markdown."
+                    )
                 new_source = strip_answer_markdown(source, where)
             else:
                 raise BuildError(f"{where}: a {cell.cell_type} cell cannot hold a solution.")
             if new_source == source:
-                raise BuildError(f"{where}: tagged '{SOLUTION_TAG}' but has no markers; mark the answer or remove the tag.")
+                raise BuildError(
+                    f"{where}: tagged '{SOLUTION_TAG}' but has no markers; mark the answer or remove the tag."
+                )
             source = new_source
         cells.append(_normalised_cell(cell, source, index))
     out = nbformat.v4.new_notebook()
@@ -213,7 +220,9 @@ def check_all(solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR) -> list:
         for name in sorted(fresh.keys() & current.keys()):
             expected, found = fresh[name].read_bytes(), current[name].read_bytes()
             if expected != found:
-                problems.append(f"{name}: differs from what solutions/{name} generates ({_first_difference(expected, found)}).")
+                problems.append(
+                    f"{name}: differs from what solutions/{name} generates ({_first_difference(expected, found)})."
+                )
     return problems
 
 
@@ -248,7 +257,9 @@ def _first_difference(expected: bytes, found: bytes) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.build_exercises", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="regenerate into a temporary folder and fail on any difference")
+    parser.add_argument(
+        "--check", action="store_true", help="regenerate into a temporary folder and fail on any difference"
+    )
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help="folder of solution notebooks")
     parser.add_argument("--exercises", type=Path, default=EXERCISES_DIR, help="folder of generated exercise notebooks")
     parser.add_argument("--graded", type=Path, metavar="DIR", default=None,
@@ -266,7 +277,10 @@ def main(argv=None) -> int:
             for problem in problems:
                 print(f"exercises out of date: {problem}", file=sys.stderr)
             if problems:
-                print("Regenerate with: python -m utils.build_exercises (never edit exercises/ by hand).", file=sys.stderr)
+                print(
+                    "Regenerate with: python -m utils.build_exercises (never edit exercises/ by hand).",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"exercises are up to date ({len(_solution_files(args.solutions))} notebooks).")
             return 0

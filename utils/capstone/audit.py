@@ -80,7 +80,7 @@ class AuditResult:
             raise ValueError(f"the audit ran no attack {attack!r}; it ran {list(rows.index)}.")
         return rows.loc[attack]
 
-    def under(self, threat_model: ThreatModel) -> "AuditResult":
+    def under(self, threat_model: ThreatModel) -> AuditResult:
         """The same audit, restricted to the attacks a weaker `threat_model` allows (no rerun).
 
         E.g. "what if the API returned labels only?": ``result.under(ThreatModel("labels", True))``.
@@ -91,7 +91,8 @@ class AuditResult:
         missing = [a for a in allowed_attacks(threat_model) if a not in self.scores]
         if missing:
             raise ValueError(
-                f"this audit did not run {missing}, which {threat_model} allows; run_audit under that threat model instead."
+                f"this audit did not run {missing}, which {threat_model} allows; "
+                "run_audit under that threat model instead."
             )
         return AuditResult(
             threat_model=threat_model, membership=self.membership, scores={a: self.scores[a] for a in keep},
@@ -174,7 +175,9 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
     X, y = check_features_labels(X, y)
     membership, _ = check_membership(membership, np.zeros(len(membership)), labels_name="membership")
     if len(membership) != len(y):
-        raise ValueError(f"membership has {len(membership)} entries but there are {len(y)} records; give one per record.")
+        raise ValueError(
+            f"membership has {len(membership)} entries but there are {len(y)} records; give one per record."
+        )
     seed = check_seed(seed)
     allowed = allowed_attacks(threat_model)
     excluded = excluded_attacks(threat_model)
@@ -285,11 +288,13 @@ def draft_verdict(result: AuditResult, *, test_accuracy: float, model_name: str 
         f"Its AUC is {row['auc']:.3f}. A random guess would flag {fpr:.0%}.",
         f"Risk: {level}. "
         + {
-            "high": "The model gives away the membership of identifiable individuals: it should not be released as it is.",
-            "elevated": "The model leaks membership measurably better than a guess; a defence is advisable before release.",
-            "not measurable": "No allowed attack beat a guess measurably at this false-positive rate. This is not a proof "
-                              "of privacy: a stronger attacker, or more records, might still find a leak; only differential "
-                              "privacy bounds every attack.",
+            "high": "The model gives away the membership of identifiable individuals: "
+            "it should not be released as it is.",
+            "elevated": "The model leaks membership measurably better than a guess; "
+            "a defence is advisable before release.",
+            "not measurable": "No allowed attack beat a guess measurably at this false-positive rate. "
+            "This is not a proof of privacy: a stronger attacker, or more records, might still find a leak; "
+            "only differential privacy bounds every attack.",
         }[level],
         f"Utility. The model is {test_accuracy:.1%} accurate on records it never saw.",
     ]

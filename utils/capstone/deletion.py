@@ -87,7 +87,8 @@ def _group_mask(group, membership) -> np.ndarray:
     not_members = np.flatnonzero(mask & (membership == 0))
     if len(not_members):
         raise ValueError(
-            f"group must hold training records (membership 1) only: records {not_members[:5].tolist()} are non-members, "
+            f"group must hold training records (membership 1) only: "
+            f"records {not_members[:5].tolist()} are non-members, "
             "and one cannot delete from a model what it never trained on."
         )
     if mask.sum() == membership.sum():
@@ -251,7 +252,9 @@ def deletion_experiment(target_model: nn.Module, X, y, membership, group, *, att
         raise ValueError(f"membership has {len(membership)} entries but there are {len(y)} records.")
     mask = _group_mask(group, membership)
     if not callable(attack):
-        raise ValueError("attack must be a function model -> scores (one float per record), e.g. lambda m: lira_scores(m).")
+        raise ValueError(
+            "attack must be a function model -> scores (one float per record), e.g. lambda m: lira_scores(m)."
+        )
     if not isinstance(recipe, Recipe):
         raise ValueError(f"recipe must be a utils.recipe.Recipe, got {type(recipe).__name__}.")
     seed = check_seed(seed)
@@ -262,7 +265,9 @@ def deletion_experiment(target_model: nn.Module, X, y, membership, group, *, att
     def power(model):
         scores = np.asarray(attack(model), dtype=np.float64)
         if scores.shape != membership.shape:
-            raise ValueError(f"attack(model) must return one score per record, shape {membership.shape}, got {scores.shape}.")
+            raise ValueError(
+                f"attack(model) must return one score per record, shape {membership.shape}, got {scores.shape}."
+            )
         remaining = np.flatnonzero(kept | nonmembers)
         return (group_power(scores, membership, mask, fpr=fpr),
                 summarize_attack(membership[remaining], scores[remaining], fprs=(fpr,)))

@@ -85,11 +85,13 @@ class ReleasedModel:
         n_weights = sum(p.numel() for p in self.model.parameters())
         return "\n".join([
             "Model card: PostCode digit reader v1",
-            f"- task: read handwritten digits 0-9 from 14x14 grey-scale scans ({len(self.split.members):,} training digits)",
+            "- task: read handwritten digits 0-9 from 14x14 grey-scale scans "
+            f"({len(self.split.members):,} training digits)",
             f"- architecture: multi-layer perceptron, one hidden layer of 128 units ({n_weights:,} weights)",
             f"- training: Adam, {r.epochs} epochs, batch size {r.batch_size}, learning rate {r.lr:g}, "
             f"weight decay {r.weight_decay:g}",
-            f"- accuracy: {self.train_accuracy:.1%} on its training digits, {self.test_accuracy:.1%} on held-out digits",
+            f"- accuracy: {self.train_accuracy:.1%} on its training digits, "
+            f"{self.test_accuracy:.1%} on held-out digits",
             "- access: a public prediction API",
         ])
 

@@ -64,7 +64,8 @@ class ThreatModel:
 
     def __post_init__(self):
         if self.outputs not in OUTPUTS:
-            hint = " (did you mean 'confidences'?)" if str(self.outputs).lower().startswith(("prob", "score", "conf")) else ""
+            guessed = str(self.outputs).lower().startswith(("prob", "score", "conf"))
+            hint = " (did you mean 'confidences'?)" if guessed else ""
             raise ValueError(f"outputs must be one of {list(OUTPUTS)}, got {self.outputs!r}{hint}.")
         if not isinstance(self.shadow_data, bool):
             raise ValueError(

@@ -77,7 +77,9 @@ def point_from_defence(result, *, attack: str = "lira-online", fpr: float = 0.01
     """
     for name in ("name", "test_accuracy", "summaries", "seconds"):
         if not hasattr(result, name):
-            raise ValueError(f"result must be a DefenceResult from utils.defenses.measure_defence, got {type(result).__name__}.")
+            raise ValueError(
+                f"result must be a DefenceResult from utils.defenses.measure_defence, got {type(result).__name__}."
+            )
     if attack not in result.summaries:
         raise ValueError(f"{result.name!r} was not measured with {attack!r}; it has {sorted(result.summaries)}.")
     summary = result.summaries[attack]

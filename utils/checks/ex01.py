@@ -76,7 +76,10 @@ def _q1_judge(args, expected, answer):
     values = answer.values
     with np.errstate(over="ignore"):
         slips = [
-            (-expected, "Your losses are negative: that is the log-probability. The loss is minus the log-probability."),
+            (
+                -expected,
+                "Your losses are negative: that is the log-probability. The loss is minus the log-probability.",
+            ),
             (np.exp(-expected), "You returned the probability of the true class; the loss is -log of it."),
             (expected / np.log(2), "Your losses are in bits (log base 2); use the natural log (np.log) for nats."),
         ]

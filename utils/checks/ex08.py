@@ -73,7 +73,9 @@ def _q1_judge(args, expected, answer):
     if n_out == "confidences" and out == "labels" and value:
         return "this attack reads the confidences, and a labels-only API never returns them. Expected False."
     if n_sh and not sh and value:
-        return "this attack trains shadow models, and this attacker has no shadow data to train them on. Expected False."
+        return (
+            "this attack trains shadow models, and this attacker has no shadow data to train them on. Expected False."
+        )
     if not n_sh and sh and not value:
         return ("having shadow data never rules an attack out: an attack that needs no shadows runs whether or not "
                 "the attacker has them. Expected True.")
