@@ -36,6 +36,7 @@ __all__ = ["place_labels", "legend_below", "keep_legend_clear", "text_boxes", "o
 _DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
 _DISTANCES_PT = (3, 8, 14, 22, 32, 44, 58, 74)  # from the marker's edge, in points
 _LEADER_PT = 10  # a label further than this from its marker's edge gets a leader line
+_NEAR_PT = 6  # a label closer than this to another point's marker could be read as that point's
 _HA = {1: "left", 0: "center", -1: "right"}
 _VA = {1: "bottom", 0: "center", -1: "top"}
 
@@ -59,8 +60,8 @@ def _text_box(text, renderer) -> Bbox:
     return Text.get_window_extent(text, renderer)
 
 
-def _markers(ax, renderer) -> list[Bbox]:
-    """Pixel boxes of every marker drawn in `ax` (scatter points and line markers)."""
+def _markers(ax, renderer, *, lines: bool = True) -> list[Bbox]:
+    """Pixel boxes of every marker drawn in `ax`: scatter points, and line markers (error-bar caps too)."""
     boxes = []
     scale = renderer.points_to_pixels(1.0)
     for coll in ax.collections:
@@ -76,7 +77,7 @@ def _markers(ax, renderer) -> list[Bbox]:
             r = np.sqrt(s) / 2 * scale
             if np.isfinite(x) and np.isfinite(y):
                 boxes.append(Bbox([[x - r, y - r], [x + r, y + r]]))
-    for line in ax.get_lines():
+    for line in ax.get_lines() if lines else ():
         if not line.get_visible() or line.get_marker() in (None, "", " ", "None", "none"):
             continue
         xy = line.get_transform().transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
@@ -131,7 +132,7 @@ class _LabelPlacer(Artist):
             self.preferred = [(tuple(a.xyann), a.get_ha(), a.get_va()) for a in self.annotations]
             self.texts = [a.get_text() for a in self.annotations]
         frame = ax.get_window_extent(renderer).padded(-4)  # clear of the spines
-        hard = _markers(ax, renderer)
+        hard = list(_markers(ax, renderer))
         legend = ax.get_legend()
         if legend is not None and legend.get_visible():
             hard.append(legend.get_window_extent(renderer))
@@ -141,7 +142,17 @@ class _LabelPlacer(Artist):
         soft = _segments(ax)
         placed: list[Bbox] = []
 
-        def search(ann, candidates):
+        points = _markers(ax, renderer, lines=False)
+        near = renderer.points_to_pixels(_NEAR_PT)
+        leader_px = renderer.points_to_pixels(_LEADER_PT)
+
+        def search(ann, radius_px, candidates):
+            # A label right next to another point reads as that point's label: the other points'
+            # markers, grown by _NEAR_PT, count like whiskers (avoided when a clean spot exists). So
+            # does a leader line that would run along a whisker or past another point.
+            own = ax.transData.transform(np.asarray(ann.xy, dtype=float)) if ann.xycoords == "data" else None
+            others = [m.padded(near) for m in points
+                      if own is None or np.hypot(m.x0 + m.width / 2 - own[0], m.y0 + m.height / 2 - own[1]) > 1]
             best, best_key = None, None
             for rank, (offset, ha, va) in enumerate(candidates):
                 ann.xyann = offset
@@ -149,7 +160,14 @@ class _LabelPlacer(Artist):
                 ann.set_va(va)
                 box = _text_box(ann, renderer)
                 clash = _outside(box, frame) + sum(_overlap(box, b) for b in itertools.chain(hard, placed))
-                graze = sum(_overlap(box, b) for b in soft)
+                graze = sum(_overlap(box, b) for b in itertools.chain(soft, others))
+                if own is not None:
+                    end = np.clip(own, [box.x0, box.y0], [box.x1, box.y1])  # the box's point nearest the point
+                    length = np.hypot(*(end - own))
+                    if length - radius_px > leader_px:
+                        start = own + (end - own) / length * (radius_px + 1)
+                        line = Bbox([np.minimum(start, end) - 0.5, np.maximum(start, end) + 0.5])
+                        graze += sum(_overlap(line, b) for b in itertools.chain(soft, others, placed))
                 key = (clash > 0, clash, graze > 0, rank)
                 if best_key is None or key < best_key:
                     best, best_key = (offset, ha, va, box), key
@@ -165,11 +183,12 @@ class _LabelPlacer(Artist):
             for d, (dx, dy) in itertools.product(_DISTANCES_PT, _DIRECTIONS):
                 reach = (radius + d) * (0.75 if dx and dy else 1.0)  # diagonals: the corner sits on a circle
                 candidates.append(((dx * reach, dy * reach), _HA[dx], _VA[dy]))
-            best, key = search(ann, candidates)
+            radius_px = renderer.points_to_pixels(radius)
+            best, key = search(ann, radius_px, candidates)
             wrapped = _wrap(text)
             if (key[0] or key[2]) and wrapped != text:  # no clean spot for one line: try it on two lines
                 ann.set_text(wrapped)
-                best_wrapped, key_wrapped = search(ann, candidates)
+                best_wrapped, key_wrapped = search(ann, radius_px, candidates)
                 if key_wrapped[:3] < key[:3]:
                     best = best_wrapped
                 else:
