@@ -9,7 +9,15 @@ import pytest
 from matplotlib.axes import Axes
 
 from utils import plots
-from utils.plots import MEMBER_COLOR, NONMEMBER_COLOR, PALETTE, plot_digits, plot_grouped_bars, plot_histograms, plot_roc
+from utils.plots import (
+    MEMBER_COLOR,
+    NONMEMBER_COLOR,
+    PALETTE,
+    plot_digits,
+    plot_grouped_bars,
+    plot_histograms,
+    plot_roc,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +129,8 @@ def test_plot_histograms_log_x_uses_log_bins_and_fractions():
 
 @pytest.mark.parametrize("bad", [0.0, -1e-3])
 def test_plot_histograms_log_x_rejects_non_positive_values(bad):
-    with pytest.raises(ValueError, match=r"log_x=True needs values > 0, found 1 values <= 0.*np\.maximum\(values, 1e-12\)"):
+    message = r"log_x=True needs values > 0, found 1 values <= 0.*np\.maximum\(values, 1e-12\)"
+    with pytest.raises(ValueError, match=message):
         plot_histograms([0.1, 0.2, bad], [0.5, 1.0], log_x=True)
     assert plt.get_fignums() == []  # no empty figure left behind
 
@@ -209,7 +218,8 @@ def test_plot_grouped_bars_places_each_series_within_each_group():
 
 
 def test_plot_grouped_bars_uses_each_attacks_colour_and_hatches_the_dashed_one():
-    ax = plot_grouped_bars([[0.1], [0.05], [0.02]], groups=["TPR@1%"], series=["lira-online", "lira-offline", "made-up"])
+    ax = plot_grouped_bars([[0.1], [0.05], [0.02]], groups=["TPR@1%"],
+                           series=["lira-online", "lira-offline", "made-up"])
     online, offline, other = _bars(ax)
     assert matplotlib.colors.to_hex(online.get_facecolor()) == plots.attack_style("lira-online")["color"].lower()
     assert matplotlib.colors.to_hex(offline.get_facecolor()) == plots.attack_style("lira-offline")["color"].lower()
@@ -236,7 +246,8 @@ def test_plot_grouped_bars_accepts_one_series_as_a_vector():
     [
         ([[0.1, 0.2]], {"groups": ["a"], "series": ["s"]}, r"2 groups \(columns\).*1 group names"),
         ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s", "t"]}, r"1 series \(rows\).*2 series"),
-        ([[0.1, np.nan]], {"groups": ["a", "b"], "series": ["s"]}, r"values contains NaN at \(series, group\) \(0, 1\)"),
+        ([[0.1, np.nan]], {"groups": ["a", "b"], "series": ["s"]},
+         r"values contains NaN at \(series, group\) \(0, 1\)"),
         ([], {"groups": [], "series": []}, r"non-empty table"),
         ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "lower": [[0.0, 0.1]]}, r"both lower and upper"),
         ([[0.1, 0.2]], {"groups": ["a", "b"], "series": ["s"], "lower": [[0.2, 0.1]], "upper": [[0.3, 0.3]]},
