@@ -98,7 +98,9 @@ def test_snippet_rejects_a_repository_that_is_not_a_url():
 def course_copy(tmp_path):
     (tmp_path / "lessons").mkdir()
     for path in sorted((ROOT / "lessons").glob("*.ipynb"))[:2]:
-        shutil.copy2(path, tmp_path / "lessons" / path.name)
+        nb = nbformat.read(path, as_version=4)  # the lessons carry the cell: take it out, as before `--write`
+        nb.cells = [c for c in nb.cells if colab.SETUP_TAG not in c.metadata.get("tags", [])]
+        nbformat.write(nb, tmp_path / "lessons" / path.name)
     return tmp_path
 
 
@@ -180,3 +182,9 @@ def test_binder_installs_the_root_requirements_with_cpu_torch():
     assert lines == ["--extra-index-url https://download.pytorch.org/whl/cpu", "-r ../requirements.txt"]
     assert (ROOT / "binder" / lines[1].split()[1]).resolve() == ROOT / "requirements.txt"
     assert not (ROOT / "binder" / "postBuild").exists() or (ROOT / "binder" / "postBuild").stat().st_mode & 0o111
+
+
+def test_every_notebook_of_the_course_starts_with_the_current_setup_cell(capsys):
+    """A changed template or pin must reach the notebooks: `python -m utils.colab --write`, then
+    `python -m utils.build_exercises` (the exercises inherit the cell from the solutions)."""
+    assert colab.main(["--check", "--folders", "lessons,solutions,exercises"]) == 0, capsys.readouterr().out

@@ -50,7 +50,7 @@ FOLDERS = ("lessons", "solutions")  # exercises/ is generated from solutions/ an
 _FIRST_LINE = "# Google Colab only:"
 
 _TEMPLATE = '''\
-# Google Colab only: fetch the course and the libraries Colab lacks (once per session, about a minute).
+# Google Colab only: fetch the course and what Colab lacks (once per session, about a minute).
 # Anywhere else (JupyterLab, Binder, JupyterHub) this cell does nothing.
 import os
 import subprocess
@@ -58,9 +58,11 @@ import sys
 
 if "google.colab" in sys.modules:
     course = {colab_dir!r}
+    repository = {repository!r}
+    packages = [{packages}]
     if not os.path.isdir(course):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", {repository!r}, course], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {packages}], check=True)
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repository, course], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
     if course not in sys.path:
         sys.path.insert(0, course)
     os.chdir(os.path.join(course, {folder!r}))'''
