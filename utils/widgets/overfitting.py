@@ -68,5 +68,5 @@ def overfitting_explorer(X, y, split: MembershipSplit, *, n_train: int = 200, ep
     return show_explorer(
         widgets.HBox([size_slider, epoch_slider]), draw, {"n_train": size_slider, "epochs": epoch_slider},
         description=f"[sliders: records (training-set size) and epochs; run the notebook to move them. "
-                    f"The figure below is for {n_train} records and {epochs} epochs.]",
+                    f"The figure below is for {n_train} records and {epochs} epoch{'' if epochs == 1 else 's'}.]",
     )
