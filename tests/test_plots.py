@@ -95,7 +95,7 @@ def test_plot_roc_rejects_bad_input_before_drawing():
         plot_roc([1, 1, 1], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match=r"NaN or infinite"):
         plot_roc([0, 1, 1], [0.1, np.nan, 0.3])
-    with pytest.raises(ValueError, match=r"fpr must lie in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"fpr_in_legend must lie in \(0, 1\)"):
         plot_roc([0, 1, 1], [0.1, 0.2, 0.3], fpr_in_legend=1)
     assert plt.get_fignums() == []  # no empty figure left behind
 

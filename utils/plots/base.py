@@ -10,8 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..metrics import roc, summarize_attack
-from ..validation import as_1d, check_positive_int
+from ..metrics import roc
+from ..validation import as_1d, check_fraction, check_positive_int
 from .layout import legend_below as _legend_below
 
 __all__ = [
@@ -112,11 +112,15 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     ax : matplotlib Axes
     """
     curve = roc(labels, scores)
-    summary = summarize_attack(labels, scores, fprs=(fpr_in_legend,))
+    fpr_in_legend = check_fraction(fpr_in_legend, "fpr_in_legend")
+    # The legend's two figures straight from the curve, as summarize_attack computes them (without its
+    # confidence intervals, whose SciPy import would delay a lesson's first figure).
+    area = float(np.trapezoid(curve.tpr, curve.fpr))
+    tpr = float(curve.tpr[curve.fpr <= fpr_in_legend].max())
     ax = new_ax(ax)
     if color is None:
         color = _CYCLE[sum(line.get_gid() == "roc" for line in ax.get_lines()) % len(_CYCLE)]
-    text = f"{label} (AUC {summary.auc:.3f}, TPR@{fpr_in_legend:.1%} FPR {summary.tpr_at_fpr[fpr_in_legend]:.1%})"
+    text = f"{label} (AUC {area:.3f}, TPR@{fpr_in_legend:.1%} FPR {tpr:.1%})"
     ax.plot(curve.fpr, curve.tpr, color=color, label=text, lw=1.8, gid="roc")
     lowest = max(1.0 / curve.n_nonmembers, 1e-4)  # the smallest FPR this many non-members can show
     if log and sum(line.get_gid() == "roc" for line in ax.get_lines()) > 1:
