@@ -19,6 +19,9 @@ models by default), ``--art-shadows``, ``--art-epochs``,
 ``--epochs`` (all models), ``--threads`` (torch CPU threads), ``--sweep-k`` (Shokri's power as k
 grows), ``--pooled`` (LiRA vs loss over 8 pooled targets, and RMIA on the same shadows, for honest TPR at 0.1% FPR).
 ``COURSE_FAST=1`` shrinks the shadow counts.
+
+`headline` (for ``python -m utils.bench all``): online LiRA vs the loss attack on the same target,
+with 32 candidate shadows (16 with ``COURSE_FAST=1``), via `lira_vs_loss`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import copy
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,10 +40,11 @@ from ..attacks import lira, pooled, report, rmia, shadow, threshold
 from ..config import pick
 from ..data import load_digits, make_membership_split
 from ..inference import predict_logits
+from ..metrics import auc, tpr_at_fpr
 from ..models import MLP
 from ..train import init_model, train_model
 
-__all__ = ["main", "run_art_blackbox"]
+__all__ = ["LiraVsLoss", "headline", "lira_vs_loss", "main", "run_art_blackbox"]
 
 
 def run_art_blackbox(target_model, shadow_models, X_pool, y_pool, X_eval, y_eval, *, epochs=100, seed=0):
@@ -284,6 +289,72 @@ def _print_pooled(X_eval, y_eval, X_pool, y_pool, recipe, args):
           f"({int(table['n_nonmembers'][0])} non-members); {8 + args.shadows} models trained in "
           f"{experiment.train_seconds:.1f} s\n")
     print(report.format_markdown(table, columns=["auc", "advantage", "tpr@1%fpr", "tpr@0.1%fpr"]))
+
+
+@dataclass(frozen=True)
+class LiraVsLoss:
+    """Online LiRA and the loss attack on one target (`lira_vs_loss`).
+
+    Attributes
+    ----------
+    n_shadows, epochs : int
+        Candidate shadows of online LiRA, and training epochs of every model.
+    lira_auc, lira_tpr, loss_auc, loss_tpr : float
+        Each attack's ROC AUC and its TPR at 1% FPR (fractions), over the target's
+        evaluation records (1,250 members, 1,250 non-members).
+    seconds : float
+        Wall time of the whole measurement (target, shadows, both attacks), in seconds.
+    """
+
+    n_shadows: int
+    epochs: int
+    lira_auc: float
+    lira_tpr: float
+    loss_auc: float
+    loss_tpr: float
+    seconds: float
+
+
+def lira_vs_loss(n_shadows: int, *, epochs: int = 50, seed: int = 0) -> LiraVsLoss:
+    """Online LiRA with `n_shadows` candidate shadows vs the loss attack, on the default target.
+
+    The same target, split, recipe and shadow seeds as the ``lira-online`` and ``loss`` rows of
+    ``python -m utils.bench attacks --shadows n_shadows --epochs epochs --seed seed``, without the
+    other attacks. About 6 s for 32 shadows x 50 epochs on one busy CPU core (the shadows dominate).
+    """
+    start = time.perf_counter()
+    recipe = dict(epochs=epochs, lr=3e-3, batch_size=128)
+    digits = load_digits()
+    X, y = digits.X, digits.y
+    split = make_membership_split(y, seed=seed)
+    idx, labels = split.evaluation()
+    X_eval, y_eval = X[idx], y[idx]
+    target = train_model(init_model(MLP, seed), X[split.members], y[split.members], seed=seed, **recipe)
+    loss = threshold.score(target, X_eval, y_eval, kind="loss")
+    shadows = shadow.train_shadow_models(MLP, X_eval, y_eval, n_shadows=n_shadows, seed=2000 + seed, **recipe)
+    online = lira.score_online(target, X_eval, y_eval, shadows=shadows)
+    return LiraVsLoss(
+        n_shadows=n_shadows, epochs=epochs,
+        lira_auc=auc(labels, online), lira_tpr=tpr_at_fpr(labels, online, 0.01),
+        loss_auc=auc(labels, loss), loss_tpr=tpr_at_fpr(labels, loss, 0.01),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def headline() -> list[tuple[str, float]]:
+    """The figures `python -m utils.bench all` lists (protocol: utils/bench/all.py): LiRA's power vs the loss attack's.
+
+    `lira_vs_loss` with 32 candidate shadows (16 with ``COURSE_FAST=1``), 50 epochs, seed 0: online
+    LiRA's TPR at 1% FPR and AUC, then the loss attack's. A regression in attack power (or in the
+    trainer the shadows share) moves LiRA's figures while the loss attack's stay put. About 6 s
+    (4 s fast) on a busy 2-core machine.
+    """
+    r = lira_vs_loss(pick(default=32, fast=16))
+    k = r.n_shadows
+    return [(f"lira-online ({k} shadows) TPR at 1% FPR (fraction)", r.lira_tpr),
+            (f"lira-online ({k} shadows) AUC (0.5 = chance)", r.lira_auc),
+            ("loss attack TPR at 1% FPR (fraction)", r.loss_tpr),
+            ("loss attack AUC (0.5 = chance)", r.loss_auc)]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,8 @@ Prints
    sandboxes at once (``COURSE_FAST=1`` unless ``--no-fast``), and the time per notebook.
 
 Nothing is asserted: timings on a shared machine are noisy; compare figures from one run.
+
+`headline` (for ``python -m utils.bench all``): figures 1 and 2, without the cohort.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-__all__ = ["main"]
+from ..config import pick
+
+__all__ = ["headline", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +59,7 @@ def _bwrap_startup(bwrap, repeats=5):
     return inside, outside
 
 
-def _notebook_startup(bwrap, repeats=3):
+def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "no sandbox")):
     from ..grading.batch import _remove_tree, course_copy
     from ..grading.runner import run_submission
     from ..grading.sandbox import Limits
@@ -63,16 +67,20 @@ def _notebook_startup(bwrap, repeats=3):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     data = nbformat.writes(nb).encode()
     course = course_copy()
-    times = {"sandbox": [], "no sandbox": []}
+    times = {mode: [] for mode in modes}
     try:
         for _ in range(repeats):
-            for mode, wrap in (("sandbox", bwrap), ("no sandbox", None)):
+            for mode in modes:
+                wrap = bwrap if mode == "sandbox" else None
                 t = time.perf_counter()
                 run = run_submission(data, "01_x.ipynb", lambda: ({"questions": []}, {"a": np.zeros(1)}, 1.0), course,
                                      Limits(), bwrap=wrap)
                 times[mode].append(time.perf_counter() - t)
                 if str(run.status) != "ok":
-                    print(f"  warning: the {mode} run ended with {run.status}: {run.detail}")
+                    message = f"the {mode} run ended with {run.status}: {run.detail}"
+                    if strict:  # a timing of a failed run would be a figure about something else
+                        raise RuntimeError(f"a one-cell notebook could not be graded: {message}")
+                    print(f"  warning: {message}")
     finally:
         _remove_tree(course)
     return times
@@ -141,3 +149,29 @@ def main(argv=None) -> int:
     if code != 0:
         print(f"   grader stderr: {err}")
     return 0
+
+
+def headline() -> list[tuple[str, float]]:
+    """The figures `python -m utils.bench all` lists (protocol: utils/bench/all.py): the sandbox's start-up cost.
+
+    ``python -c pass`` inside a bubblewrap sandbox minus outside it (best of 5 each: bubblewrap's own
+    cost), and the wall time of grading a one-cell notebook in the sandbox (kernel start and checks
+    included: what every submission pays before its own cells; best of 3, 1 with ``COURSE_FAST=1``).
+    No cohort. About 5 s (2 s fast) on a busy 2-core machine.
+
+    Raises
+    ------
+    SandboxUnavailable
+        When bubblewrap is missing or cannot build a sandbox here (the message says what to do);
+        `python -m utils.bench all` reports it and goes on.
+    """
+    from ..grading.sandbox import SandboxUnavailable, probe_bwrap
+
+    try:
+        bwrap = probe_bwrap()
+    except SandboxUnavailable as exc:
+        raise SandboxUnavailable(f"no sandbox here, so no figure: {exc}") from None
+    inside, outside = _bwrap_startup(bwrap)
+    times = _notebook_startup(bwrap, repeats=pick(default=3, fast=1), strict=True, modes=("sandbox",))
+    return [("bubblewrap sandbox start-up cost, python -c pass inside minus outside (s)", min(inside) - min(outside)),
+            ("one-cell notebook graded in the sandbox, kernel start included (s)", min(times["sandbox"]))]
