@@ -228,9 +228,9 @@ def headline() -> list[tuple[str, float]]:
     the 2,500 candidates, 50 epochs: online LiRA's pooled TPR at 1% FPR against the undefended
     targets and against weight decay 1e-2 (Lesson 05), and the label-robustness attack's AUC
     against the undefended targets behind a top-1-label mask (Lesson 07). Sizes: 4 targets and 16
-    shadows per setting (2 and 8 with COURSE_FAST=1), seed 0: about 10 s (5 s) on an idle 2-core
-    machine, 30 s on a busy one. Measured (seed 0, default sizes): LiRA 8.3% undefended, 5.6% with
-    weight decay; label-robustness AUC 0.62.
+    shadows per setting (2 and 8 with COURSE_FAST=1), seed 0: 10.5 s (6 s) on the 2-core machine at
+    load 1.3. Measured (default sizes): LiRA 8.3% undefended, 5.6% with weight decay; label-robustness
+    AUC 0.62 (fast sizes: 7.3%, 4.9%, 0.61).
     """
     context = make_context(n_shadows=pick(default=16, fast=8), n_targets=pick(default=4, fast=2), seed=0)
     none, decayed = regularisation_rows(context, names=("none", "weight-decay"))

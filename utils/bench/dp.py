@@ -146,8 +146,8 @@ def headline() -> list[tuple[str, float]]:
     accountant's; the non-private target's certified epsilon (the audit still finds its leak); and
     DP-SGD's training time over its non-private twin's (best of 3 alternated samples, 1 with
     COURSE_FAST=1; a ratio measured in one run). 16 LiRA shadows per target (4 with COURSE_FAST=1):
-    about 15 s (8 s) on an idle 2-core machine. Measured (default sizes): accuracy 83%, accountant
-    7.99, audit 0.00, non-private audit 3.27, time ratio ~1.6x.
+    9.4 s (5 s) on the 2-core machine at load 1.3. Measured (default sizes): accuracy 83.0%,
+    accountant 7.99, audit 0.00, non-private audit 3.27, time ratio 1.68x (1.5-1.9x over runs).
     """
     n_shadows = pick(default=16, fast=4)
     private, nonprivate = sweep((8.0,), n_shadows=n_shadows, repeats=pick(default=3, fast=1), verbose=False)
