@@ -145,3 +145,30 @@ def test_fit_gaussians_refuses_counts_that_cannot_fit(min_count):
         lira.fit_gaussians(obs, mask, min_count=min_count)
     mean, std = lira.fit_gaussians(obs, np.ones((4, 3), bool), min_count=3)
     assert np.isfinite(mean).all() and np.isfinite(std).all()
+
+
+def test_likelihood_ratios_are_scipy_stats_normal_densities_bit_for_bit():
+    from scipy.stats import norm
+
+    from utils.attacks.lira import fit_gaussians, likelihood_ratio_offline, likelihood_ratio_online
+
+    rng = np.random.default_rng(5)
+    obs = rng.normal(2.0, 3.0, (16, 300))
+    in_mask = np.argsort(rng.random((16, 300)), axis=0) < 8  # every record IN for 8 shadows, OUT for 8
+    target = rng.normal(2.0, 4.0, 300)
+    mean_in, std_in = fit_gaussians(obs, in_mask)
+    mean_out, std_out = fit_gaussians(obs, ~in_mask, what="OUT")
+    expected = norm.logpdf(target, mean_in, std_in) - norm.logpdf(target, mean_out, std_out)
+    np.testing.assert_array_equal(likelihood_ratio_online(target, obs, in_mask), expected)
+    mean_all, std_all = fit_gaussians(obs, np.ones_like(in_mask), what="OUT")
+    np.testing.assert_array_equal(likelihood_ratio_offline(target, obs), -norm.logsf(target, mean_all, std_all))
+
+
+def test_scoring_attacks_does_not_import_scipy_stats():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, utils.attacks, utils.metrics; import numpy as np; "
+            "utils.metrics.clopper_pearson(3, 10); sys.exit(int('scipy.stats' in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1]).returncode == 0

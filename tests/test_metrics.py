@@ -466,3 +466,16 @@ def test_importing_metrics_loads_neither_scikit_learn_nor_scipy_stats():
     code = "import sys, utils.metrics; sys.exit(int('sklearn' in sys.modules) + 2 * int('scipy.stats' in sys.modules))"
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
+
+
+def test_clopper_pearson_is_scipy_stats_beta_quantiles_bit_for_bit():
+    from scipy.stats import beta
+
+    rng = np.random.default_rng(3)
+    for trials in rng.integers(1, 3000, 200):
+        successes = int(rng.integers(0, trials + 1))
+        for confidence in (0.95, 0.99):
+            alpha = 1 - confidence
+            low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
+            high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+            assert metrics.clopper_pearson(successes, int(trials), confidence) == (low, high)

@@ -62,13 +62,13 @@ __all__ = [
 
 def _cp_ends(successes, trials, confidence):
     """Vectorised Clopper-Pearson (low, high) ends, the same numbers as `utils.metrics.clopper_pearson`."""
-    from scipy.stats import beta
+    from scipy.special import betaincinv  # = scipy.stats.beta.ppf, without importing scipy.stats
 
     k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
     alpha = 1.0 - confidence
     with np.errstate(invalid="ignore"):
-        low = np.where(k == 0, 0.0, beta.ppf(alpha / 2, np.maximum(k, 1), n - k + 1))
-        high = np.where(k == n, 1.0, beta.ppf(1 - alpha / 2, k + 1, np.maximum(n - k, 1)))
+        low = np.where(k == 0, 0.0, betaincinv(np.maximum(k, 1), n - k + 1, alpha / 2))
+        high = np.where(k == n, 1.0, betaincinv(k + 1, np.maximum(n - k, 1), 1 - alpha / 2))
     return low, high
 
 
