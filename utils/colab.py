@@ -6,8 +6,9 @@
 In Colab the course library is not importable before it is installed, so the setup cell cannot call
 this module: it is self-contained Python, generated from one template here (`setup_snippet`), and the
 tool copies it into each notebook as the first code cell (tagged ``colab-setup``). The cell does
-nothing unless it runs in Colab (`in_colab`); there it clones the course once per session, installs the
-few pinned packages Colab lacks (`COLAB_PACKAGES`, pins read from ``requirements.txt``; Colab's own
+nothing unless it runs in Colab (`in_colab`); there it clones the course once per session (when the
+clone fails, it says so and takes a course folder uploaded to the same place), installs once the few
+pinned packages Colab lacks (`COLAB_PACKAGES`, pins read from ``requirements.txt``; Colab's own
 PyTorch, NumPy and matplotlib are kept, so nothing forces a runtime restart), puts the course on
 ``sys.path`` and moves to ``lessons/``. Every notebook gets the same cell (exercises are generated
 from solutions and keep it): ``lessons/``, ``solutions/`` and ``exercises/`` all sit one level below
@@ -60,9 +61,15 @@ if "google.colab" in sys.modules:
     course = {colab_dir!r}
     repository = {repository!r}
     packages = [{packages}]
+    installed = os.path.join(course, ".colab-installed")
     if not os.path.isdir(course):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repository, course], check=True)
+        clone = ["git", "clone", "--quiet", "--depth", "1", repository, course]
+        if subprocess.run(clone).returncode != 0:
+            raise RuntimeError(f"could not clone {{repository}} (git says why above); upload the "
+                               f"course folder to {{course}} and run this cell again.")
+    if not os.path.exists(installed):
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
+        open(installed, "w").close()
     if course not in sys.path:
         sys.path.insert(0, course)
     os.chdir(os.path.join(course, {folder!r}))'''
