@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import clopper_pearson, dp_max_tpr, roc
+from .metrics import clopper_pearson, clopper_pearson_ends, dp_max_tpr, roc
 from .validation import (
     check_features_labels,
     check_fraction,
@@ -58,18 +58,6 @@ __all__ = [
     "make_canaries",
     "small_audits",
 ]
-
-
-def _cp_ends(successes, trials, confidence):
-    """Vectorised Clopper-Pearson (low, high) ends, the same numbers as `utils.metrics.clopper_pearson`."""
-    from scipy.special import betaincinv  # = scipy.stats.beta.ppf, without importing scipy.stats
-
-    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
-    alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore"):
-        low = np.where(k == 0, 0.0, betaincinv(np.maximum(k, 1), n - k + 1, alpha / 2))
-        high = np.where(k == n, 1.0, betaincinv(k + 1, np.maximum(n - k, 1), 1 - alpha / 2))
-    return low, high
 
 
 def _check_delta(delta) -> float:
@@ -231,8 +219,8 @@ def audit_clopper_pearson(labels, scores, *, delta: float = 0.0, confidence: flo
     curve = roc(sel_labels, sel_scores)
     tps = np.rint(curve.tpr[1:] * curve.n_members)
     fps = np.rint(curve.fpr[1:] * curve.n_nonmembers)
-    tpr_low, _ = _cp_ends(tps, curve.n_members, confidence)
-    _, fpr_high = _cp_ends(fps, curve.n_nonmembers, confidence)
+    tpr_low, _ = clopper_pearson_ends(tps, curve.n_members, confidence)
+    _, fpr_high = clopper_pearson_ends(fps, curve.n_nonmembers, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         eps = np.maximum.reduce([np.zeros_like(tpr_low), np.log(np.maximum(tpr_low - delta, 1e-300) / fpr_high),
                                  np.log(np.maximum(1 - fpr_high - delta, 1e-300) / (1 - tpr_low))])
@@ -278,8 +266,8 @@ def roc_exceeds_bound(labels, scores, epsilon: float, delta: float = 0.0, *, con
     curve = roc(labels, scores)
     n_points = len(curve.tpr) - 1
     per_point = 1.0 - (1.0 - confidence) / max(n_points, 1)
-    tpr_low, _ = _cp_ends(np.rint(curve.tpr[1:] * curve.n_members), curve.n_members, per_point)
-    _, fpr_high = _cp_ends(np.rint(curve.fpr[1:] * curve.n_nonmembers), curve.n_nonmembers, per_point)
+    tpr_low, _ = clopper_pearson_ends(np.rint(curve.tpr[1:] * curve.n_members), curve.n_members, per_point)
+    _, fpr_high = clopper_pearson_ends(np.rint(curve.fpr[1:] * curve.n_nonmembers), curve.n_nonmembers, per_point)
     return bool(np.any(tpr_low > dp_max_tpr(fpr_high, epsilon, delta) + 1e-12))
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "advantage",
     "best_balanced_accuracy",
     "clopper_pearson",
+    "clopper_pearson_ends",
     "AttackSummary",
     "summarize_attack",
     "dp_max_tpr",
@@ -61,6 +62,15 @@ class RocCurve:
     thresholds: np.ndarray
     n_members: int
     n_nonmembers: int
+
+    def area(self) -> float:
+        """The area under the curve (AUC): its trapezoids, what scikit-learn's roc_auc_score computes (a test
+        holds them equal)."""
+        return float(np.trapezoid(self.tpr, self.fpr))
+
+    def tpr_at(self, fpr: float) -> float:
+        """TPR at the best threshold whose FPR is <= `fpr` (`fpr` already checked to lie in (0, 1))."""
+        return float(self.tpr[self.fpr <= fpr].max())  # the first step (flag nobody) always qualifies
 
 
 def roc_steps(labels, scores, *, group_ties: bool = True) -> RocCurve:
@@ -157,10 +167,8 @@ def check_fprs(fprs, name: str = "fprs") -> tuple:
 
 def auc(labels, scores) -> float:
     """Area under the ROC curve (0.5 = random guessing, 1 = perfect). Same inputs as `roc`."""
-    # The trapezoids under `roc_steps`: what scikit-learn's roc_auc_score computes (a test holds them equal),
-    # without importing scikit-learn into every lesson.
-    curve = roc_steps(labels, scores)
-    return float(np.trapezoid(curve.tpr, curve.fpr))
+    # Computed here rather than by scikit-learn, which would be imported into every lesson for it.
+    return roc_steps(labels, scores).area()
 
 
 def tpr_at_fpr(labels, scores, fpr: float = 1e-3) -> float:
@@ -192,8 +200,7 @@ def tpr_at_fpr(labels, scores, fpr: float = 1e-3) -> float:
     means *one* false positive, so report `clopper_pearson` intervals next to such numbers.
     """
     fpr = check_fraction(fpr, "fpr")
-    curve = roc_steps(labels, scores)
-    return float(curve.tpr[curve.fpr <= fpr].max())  # the first step (flag nobody) always qualifies
+    return roc_steps(labels, scores).tpr_at(fpr)
 
 
 def advantage(labels, scores) -> float:
@@ -241,14 +248,27 @@ def clopper_pearson(successes, trials, confidence: float = 0.95) -> tuple[float,
     successes, trials = int(round(successes)), int(trials)
     if trials < 1 or not 0 <= successes <= trials:
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes} of {trials}.")
-    confidence = check_fraction(confidence, "confidence")
-    alpha = 1.0 - confidence
+    low, high = clopper_pearson_ends(successes, trials, check_fraction(confidence, "confidence"))
+    return float(low), float(high)
+
+
+def clopper_pearson_ends(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """`clopper_pearson` for arrays of counts at once, which the caller has checked (whole numbers, 0 <= successes
+    <= trials, trials >= 1).
+
+    Returns
+    -------
+    (low, high) : ndarrays of float64, shaped like ``successes`` and ``trials`` broadcast together.
+    """
     # The beta quantiles through scipy.special (the function scipy.stats.beta.ppf evaluates, bit for bit; a test
     # holds them equal): importing scipy.stats would add most of a second before a lesson's first table.
     from scipy.special import betaincinv
 
-    low = 0.0 if successes == 0 else float(betaincinv(successes, trials - successes + 1, alpha / 2))
-    high = 1.0 if successes == trials else float(betaincinv(successes + 1, trials - successes, 1 - alpha / 2))
+    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore"):  # np.where evaluates both branches; the unused one may be NaN
+        low = np.where(k == 0, 0.0, betaincinv(np.maximum(k, 1), n - k + 1, alpha / 2))
+        high = np.where(k == n, 1.0, betaincinv(k + 1, np.maximum(n - k, 1), 1 - alpha / 2))
     return low, high
 
 
@@ -282,12 +302,12 @@ def summarize_attack(labels, scores, fprs=(0.01, 0.001)) -> AttackSummary:
     curve = roc_steps(labels, scores)
     tprs, intervals = {}, {}
     for f in fprs:
-        tpr = float(curve.tpr[curve.fpr <= f].max())
+        tpr = curve.tpr_at(f)
         tprs[f] = tpr
         intervals[f] = clopper_pearson(round(tpr * curve.n_members), curve.n_members)
     adv = float(np.max(curve.tpr - curve.fpr))
     return AttackSummary(
-        auc=float(np.trapezoid(curve.tpr, curve.fpr)),
+        auc=curve.area(),
         advantage=adv,
         balanced_accuracy=0.5 * (1 + adv),
         tpr_at_fpr=tprs,
