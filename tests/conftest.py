@@ -4,6 +4,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+import pytest
+
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 
 # Set before anything imports matplotlib or starts a kernel; kernels inherit the environment,
@@ -25,3 +27,16 @@ _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell that renders figures as PNG, as a notebook kernel does (the widget tests)."""
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"png"})
+    yield shell
+    plt.close("all")

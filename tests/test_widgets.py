@@ -10,21 +10,10 @@ import numpy as np
 import pytest
 
 widgets = pytest.importorskip("ipywidgets")
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from IPython.core.pylabtools import select_figure_formats  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
 from utils.data import make_membership_split  # noqa: E402
 from utils.widgets import Explorer, overfitting_explorer, threshold_explorer  # noqa: E402
-
-
-@pytest.fixture
-def shell():
-    """An IPython shell that renders figures as PNG, as a notebook kernel does."""
-    shell = InteractiveShell.instance()
-    select_figure_formats(shell, {"png"})
-    yield shell
-    plt.close("all")
 
 
 def toy_attack(n=400, seed=0):

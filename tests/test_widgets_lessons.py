@@ -12,20 +12,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 widgets = pytest.importorskip("ipywidgets")
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from IPython.core.pylabtools import select_figure_formats  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
 import utils.widgets  # noqa: E402
 from utils.widgets import Explorer, dp_roc_explorer, epsilon_label, privacy_utility_explorer, show_explorer  # noqa: E402
-
-
-@pytest.fixture
-def shell():
-    shell = InteractiveShell.instance()
-    select_figure_formats(shell, {"png"})
-    yield shell
-    plt.close("all")
 
 
 def test_show_explorer_is_public_and_the_private_path_still_works():

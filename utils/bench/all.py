@@ -35,12 +35,11 @@ import time
 from pathlib import Path
 
 from ..nbrun import INLINE_BACKEND, find_notebooks, run_notebook
-from .notebooks import NO_CACHE
+from .notebooks import MODES, NO_CACHE
 
 __all__ = ["COURSE_TARGETS_S", "PEAK_TARGET_MB", "NotebookRow", "collect_headlines", "notebook_rows", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
-MODES = {"default": "0", "fast": "1"}
 COURSE_TARGETS_S = {"default": 600.0, "fast": 300.0}
 PEAK_TARGET_MB = 1536.0
 SKIP = {"all", "notebooks"}  # this module, and the one whose figures are part 1's table
