@@ -147,16 +147,21 @@ def test_known_noise_entry_spends_its_epsilon():
 
 
 def test_bench_table_columns():
-    from utils.bench.dp import COLUMNS, format_table
+    from utils.bench.dp import COLUMNS, format_ceiling_table, format_table
 
-    assert COLUMNS == ("epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps", "train_s",
-                       "nonprivate_train_s")
-    row = {"epsilon": 4.0, "test_acc": 0.8, "lira_tpr@1%fpr": (0.01, 0.005, 0.02), "lira_auc": 0.52, "audit_eps": 0.0,
-           "accountant_eps": 3.995, "train_s": 1.5, "nonprivate_train_s": 1.0}
-    lines = format_table([row, {**row, "epsilon": math.inf, "accountant_eps": math.inf}]).splitlines()
+    assert COLUMNS == ("model", "epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps",
+                       "train_s", "nonprivate_train_s")
+    row = {"model": "from-scratch", "epsilon": 4.0, "test_acc": 0.8, "lira_tpr@1%fpr": (0.01, 0.005, 0.02),
+           "lira_auc": 0.52, "audit_eps": 0.0, "accountant_eps": 3.995, "train_s": 1.5, "nonprivate_train_s": 1.0}
+    public_only = {**row, "model": "public-only", "epsilon": 0.0, "lira_tpr@1%fpr": None, "lira_auc": None,
+                   "audit_eps": None, "accountant_eps": 0.0}
+    lines = format_table([row, {**row, "epsilon": math.inf, "accountant_eps": math.inf}, public_only]).splitlines()
     assert lines[0] == "| " + " | ".join(COLUMNS) + " |"
-    assert lines[2].startswith("| 4 | 0.800 | 1.00% [0.50%, 2.00%] | 0.520 | 0.000 | 3.995 | 1.50 | 1.00 |")
-    assert lines[3].startswith("| inf |") and "| inf |" in lines[3][5:]
+    assert lines[2].startswith("| from-scratch | 4 | 0.800 | 1.00% [0.50%, 2.00%] | 0.520 | 0.000 | 3.995 | 1.50 |")
+    assert lines[3].startswith("| from-scratch | inf |") and "| inf |" in lines[3][20:]
+    assert lines[4].startswith("| public-only | 0 | 0.800 | n/a | n/a | n/a | 0.000 |")
+    ceiling = format_ceiling_table([{"guesses": 1000, "canaries": 1000, "max_epsilon": 5.809, "max_epsilon_delta": 5.78}])
+    assert ceiling.splitlines()[2] == "| 1,000 | 1,000 | 5.809 | 5.780 |"
 
 
 @pytest.mark.parametrize(

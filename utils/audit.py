@@ -388,18 +388,19 @@ def audit_one_run(included, scores, *, n_guesses: int | None = None, delta: floa
     )
 
 
-def make_canaries(X, y, m: int, *, n_classes: int = 10, seed: int = 0):
+def make_canaries(X, y, m: int, *, n_classes: int = 10, mislabel: bool = True, seed: int = 0):
     """m mislabelled canaries from ``(X, y)``, each included with probability 1/2 (Lesson 06's audit).
 
     A wrong label is what a model can only learn by memorising that one record, so the canary's
-    loss tells IN from OUT far better than an ordinary record's does.
+    loss tells IN from OUT far better than an ordinary record's does. ``mislabel=False`` keeps the true
+    labels: *natural* canaries, the same records and draws (Lesson 06b compares the two designs).
 
     Returns
     -------
     X_canary : ndarray, shape (m, ...)
         Copies of m randomly chosen records.
     y_canary : ndarray of int64, shape (m,)
-        A wrong label for each (uniform over the other classes).
+        A wrong label for each (uniform over the other classes), or the true one if not `mislabel`.
     included : ndarray of int64, shape (m,)
         1 for the canaries to add to the training set.
     """
@@ -410,7 +411,7 @@ def make_canaries(X, y, m: int, *, n_classes: int = 10, seed: int = 0):
         raise ValueError(f"m must be at most the {len(y)} records available, got {m}.")
     rng = np.random.default_rng(check_seed(seed))
     pick = rng.choice(len(y), size=m, replace=False)
-    shift = rng.integers(1, n_classes, size=m)
+    shift = rng.integers(1, n_classes, size=m) * bool(mislabel)  # drawn either way: same picks, same inclusion
     return X[pick].copy(), ((y[pick] + shift) % n_classes).astype(np.int64), (rng.random(m) < 0.5).astype(np.int64)
 
 

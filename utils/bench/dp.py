@@ -1,9 +1,15 @@
 """`python -m utils.bench dp`: DP-SGD targets at several epsilons, attacked and audited (Lesson 06).
 
-Prints one markdown table, one row per epsilon and an ``inf`` row for the non-private target (the
-course's recipe of lessons 01-03):
+Prints one markdown table, one row per model and epsilon: DP-SGD from scratch per epsilon and an ``inf``
+row for the non-private target (the course's recipe of lessons 01-03), then Lesson 06b's rows on the
+features of a network learnt from public digits (`utils.defenses.dp_public`): ``public-features`` (a DP
+linear head) and ``public-finetune`` (DP fine-tuning of the dense layers) per epsilon, and ``public-only``
+(the public network as it is: epsilon 0 towards the private records, no attack to run):
 
-    epsilon | test_acc | lira_tpr@1%fpr | lira_auc | audit_eps | accountant_eps | train_s | nonprivate_train_s
+    model | epsilon | test_acc | lira_tpr@1%fpr | lira_auc | audit_eps | accountant_eps | train_s | nonprivate_train_s
+
+Then the "audit ceiling" table (`utils.audit_limits.ceiling_table`): per number of guesses (as many
+canaries), the most epsilon a perfect one-run audit certifies at 95%, at delta 0 and 1e-5.
 
 - ``lira_*``: online LiRA (global variance) with shadows trained by the target's own recipe (DP-SGD
   with its noise for private targets), TPR with its 95% Clopper-Pearson interval;
@@ -14,6 +20,7 @@ course's recipe of lessons 01-03):
   alternately, side by side, so that the host's load hits both alike.
 
 ``--modes`` times Opacus's per-sample gradient modes (hooks, functorch, ew, ghost) on the course MLP.
+``--search-public`` reruns Lesson 06b's search of the private parts' learning rates and clipping norms.
 ``--search`` reruns the non-private recipe search (`utils.defenses.dp_experiment.search_recipe`) on a
 validation split of the attacker's pool instead. `defense_rows` gives ``utils.bench defenses`` its
 ``dp-eps-1``, ``dp-eps-4`` and ``dp-eps-16`` rows; `headline` gives ``python -m utils.bench all``
@@ -29,6 +36,7 @@ import time
 import numpy as np
 
 from ..audit import make_canaries
+from ..audit_limits import ceiling_table
 from ..config import is_fast, pick
 from ..data import load_digits, make_membership_split
 from ..defenses.dp import DP_RECIPE, train_dp
@@ -38,9 +46,10 @@ from ..models import MLP
 from ..recipe import Recipe
 from ..train import init_model
 
-__all__ = ["COLUMNS", "sweep", "format_table", "defense_rows", "headline", "main"]
+__all__ = ["COLUMNS", "sweep", "public_rows", "format_table", "format_ceiling_table", "defense_rows", "headline",
+           "main"]
 
-COLUMNS = ("epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps", "train_s",
+COLUMNS = ("model", "epsilon", "test_acc", "lira_tpr@1%fpr", "lira_auc", "audit_eps", "accountant_eps", "train_s",
            "nonprivate_train_s")
 DELTA = 1e-5
 N_CANARIES = 256
@@ -81,7 +90,7 @@ def sweep(epsilons=(1.0, 4.0, 8.0, 16.0), *, n_shadows: int = 16, repeats: int =
             train_s = nonprivate_s = run.training.train_s
         lira = summarize_attack(run.labels, run.scores["lira-online"], fprs=(0.01,))
         rows.append({
-            "epsilon": epsilon, "test_acc": run.test_accuracy,
+            "model": "from-scratch", "epsilon": epsilon, "test_acc": run.test_accuracy,
             "lira_tpr@1%fpr": (lira.tpr_at_fpr[0.01], *lira.tpr_interval[0.01]), "lira_auc": lira.auc,
             "audit_eps": run.audit_epsilon, "accountant_eps": run.training.epsilon,
             "train_s": train_s, "nonprivate_train_s": nonprivate_s, "run": run, "seconds": seconds,
@@ -96,10 +105,67 @@ def sweep(epsilons=(1.0, 4.0, 8.0, 16.0), *, n_shadows: int = 16, repeats: int =
     return rows
 
 
+def public_rows(epsilons=(1.0, 2.0, 4.0, 8.0), *, n_shadows: int = 16, repeats: int = 3, seed: int = 0,
+                verbose: bool = True) -> list[dict]:
+    """Lesson 06b's rows in `COLUMNS`: ``public-features`` and ``public-finetune`` per epsilon, ``public-only``.
+
+    The public network is trained once on scikit-learn's digits (`train_public_network`, seed `seed`);
+    ``train_s`` / ``nonprivate_train_s`` time the private part's DP-SGD run against its non-private twin
+    (best of `repeats`, alternated), as the from-scratch rows do.
+    """
+    from ..defenses.dp_public import private_part, public_only_accuracy, run_public
+    from ..defenses.public_features import load_public_digits, train_public_network
+
+    Xm, ym, Xn, yn, Xc, yc, included = _data(seed)
+    public = load_public_digits()
+    start = time.perf_counter()
+    network = train_public_network(public.X, public.y, seed=seed)
+    public_s = time.perf_counter() - start
+    rows = [{"model": "public-only", "epsilon": 0.0, "test_acc": public_only_accuracy(network, Xn, yn),
+             "lira_tpr@1%fpr": None, "lira_auc": None, "audit_eps": None, "accountant_eps": 0.0,
+             "train_s": public_s, "nonprivate_train_s": public_s}]
+    for name, part in (("public-features", "head"), ("public-finetune", "finetune")):
+        chosen = private_part(part)
+        X_train = chosen.inputs(network, np.concatenate([Xm, Xc[included == 1]]))
+        y_train = np.concatenate([ym, yc[included == 1]])
+        for epsilon in epsilons:
+            run = run_public(epsilon, network, part, Xm, ym, Xn, yn, Xc, yc, included, delta=DELTA,
+                             n_shadows=n_shadows, seed=seed)
+            private, twin = [], []
+            for _ in range(repeats):
+                for eps, times in ((math.inf, twin), (epsilon, private)):
+                    times.append(train_dp(init_model(chosen.build(network), seed), X_train, y_train, chosen.recipe,
+                                          epsilon=eps, delta=DELTA, max_grad_norm=chosen.max_grad_norm,
+                                          seed=seed).train_s)
+            lira = summarize_attack(run.labels, run.scores["lira-online"], fprs=(0.01,))
+            rows.append({"model": name, "epsilon": epsilon, "test_acc": run.test_accuracy,
+                         "lira_tpr@1%fpr": (lira.tpr_at_fpr[0.01], *lira.tpr_interval[0.01]), "lira_auc": lira.auc,
+                         "audit_eps": run.audit_epsilon, "accountant_eps": run.training.epsilon,
+                         "train_s": min(private), "nonprivate_train_s": min(twin), "run": run})
+            if verbose:
+                print(f"{name} epsilon {epsilon:g}: accuracy {run.test_accuracy:.3f}, PRV {run.training.epsilon:.3f}",
+                      flush=True)
+    if verbose:
+        print(f"public network: {len(public.y)} public digits, trained in {public_s:.1f} s", flush=True)
+    return rows
+
+
+def format_ceiling_table(rows) -> str:
+    """`utils.audit_limits.ceiling_table` rows as a markdown table."""
+    lines = ["| guesses | canaries | max_epsilon (delta 0) | max_epsilon (delta 1e-5) |", "|---|---|---|---|"]
+    lines += [f"| {r['guesses']:,} | {r['canaries']:,} | {r['max_epsilon']:.3f} | {r['max_epsilon_delta']:.3f} |"
+              for r in rows]
+    return "\n".join(lines)
+
+
 def format_table(rows) -> str:
     """The rows as one markdown table with the columns of `COLUMNS`."""
 
     def cell(key, value):
+        if value is None:
+            return "n/a"
+        if key == "model":
+            return value
         if key == "epsilon":
             return "inf" if math.isinf(value) else f"{value:g}"
         if key == "lira_tpr@1%fpr":
@@ -176,6 +242,25 @@ def _search(seed: int = 0) -> None:
               f"{r['noise_multiplier']:.3f} | {r['train_s']:.2f} |")
 
 
+def _search_public(seed: int = 0) -> None:
+    """Lesson 06b's grid on a stratified split of the attacker's pool (never the members or test records)."""
+    from ..data import stratified_split
+    from ..defenses.dp_public import search_public_recipe
+    from ..defenses.public_features import load_public_digits, train_public_network
+
+    digits = load_digits()
+    split = make_membership_split(digits.y, seed=seed)
+    X_pool, y_pool = digits.X[split.attacker_pool], digits.y[split.attacker_pool]
+    train, val = stratified_split(np.arange(len(y_pool)), y_pool, 1368, seed=seed)
+    public = load_public_digits()
+    network = train_public_network(public.X, public.y, seed=seed)
+    rows = search_public_recipe(network, X_pool[train], y_pool[train], X_pool[val], y_pool[val], seed=seed)
+    print("| part | lr | max_grad_norm | epsilon | val_acc |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['part']} | {r['lr']:g} | {r['max_grad_norm']:g} | {r['epsilon']:g} | {r['val_acc']:.3f} |")
+
+
 def _modes(repeats: int, seed: int = 0) -> None:
     """Training time of one DP-SGD run (epsilon 8, `DP_RECIPE`) per Opacus per-sample gradient mode."""
     from ..defenses.dp import GRAD_SAMPLE_MODES
@@ -199,16 +284,26 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", action="store_true", help="small sizes (also with COURSE_FAST=1)")
     parser.add_argument("--repeats", type=int, default=None, help="timing samples per epsilon (default 3, fast 1)")
     parser.add_argument("--search", action="store_true", help="rerun the recipe search instead")
+    parser.add_argument("--search-public", action="store_true",
+                        help="rerun Lesson 06b's search of the private parts' recipes instead")
     parser.add_argument("--modes", action="store_true", help="time Opacus's per-sample gradient modes instead")
     args = parser.parse_args(argv)
     if args.search:
         _search()
         return 0
+    if args.search_public:
+        _search_public()
+        return 0
     if args.modes:
         _modes(args.repeats or 3)
         return 0
     fast = args.fast or is_fast()
-    rows = sweep((1.0, 4.0, 16.0) if fast else (1.0, 4.0, 8.0, 16.0), n_shadows=4 if fast else 16,
-                 repeats=args.repeats or (1 if fast else 3))
+    n_shadows, repeats = (4 if fast else 16), args.repeats or (1 if fast else 3)
+    rows = sweep((1.0, 4.0, 16.0) if fast else (1.0, 4.0, 8.0, 16.0), n_shadows=n_shadows, repeats=repeats)
+    rows += public_rows((1.0, 8.0) if fast else (1.0, 2.0, 4.0, 8.0), n_shadows=n_shadows, repeats=repeats)
     print(format_table(rows))
+    print()
+    print("Audit ceiling: the most epsilon a one-run audit certifies at 95% when every guess is right")
+    print()
+    print(format_ceiling_table(ceiling_table((10, 100, 128, 1000, 10_000, 100_000), delta=DELTA)))
     return 0

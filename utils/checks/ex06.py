@@ -14,6 +14,8 @@ q1 : ``dp_max_tpr(fpr, epsilon, delta)`` -> the highest TPR any attack can reach
 q2 : ``cp_epsilon_lower_bound(true_positives, n_members, false_positives, n_nonmembers, delta)`` -> the
      epsilon an audit certifies at 95% confidence from one threshold's counts.
 q3 : written: the audit certifies 0 while the accountant says 16; is the model more private than promised?
+q4 : ``audit_ceiling(guesses, confidence)`` -> the most epsilon a one-run audit with that many guesses can
+     certify, even when all are right (Lesson 06b).
 
 The grader calls the student's functions on fresh random inputs (`hidden_cases`): FPRs on both
 branches of the bound, deltas of 0 and more, counts where the mirror inequality wins.
@@ -29,7 +31,7 @@ from scipy.stats import beta
 from .compare import fmt, scalar_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
 
-__all__ = ["q1", "q2", "q3", "EXERCISE"]
+__all__ = ["q1", "q2", "q3", "q4", "EXERCISE"]
 
 
 # ----------------------------------------------------------------------------- q1: the DP bound at one FPR
@@ -234,4 +236,79 @@ just far from optimal. An audit *above* the accountant, by contrast, would prove
     ],
 )
 
-EXERCISE = Exercise(number=6, title="Differential privacy", questions=(q1, q2, q3))
+# ----------------------------------------------------------------------------- q4: the audit's ceiling (06b)
+def audit_ceiling(guesses, confidence):
+    """The most epsilon `guesses` right guesses out of `guesses` can certify (one-run audit, delta = 0)."""
+    q = (1 - confidence) ** (1 / guesses)   # at the ceiling, all right has probability q^r = 1 - confidence
+    return float(max(0.0, math.log(q / (1 - q))))  # q = e^eps / (1 + e^eps), solved for eps
+
+
+def _q4_public():
+    return [
+        {"guesses": 1000, "confidence": 0.95},
+        {"guesses": 10, "confidence": 0.95},
+        {"guesses": 128, "confidence": 0.95},   # lesson 06's audit
+        {"guesses": 3, "confidence": 0.95},     # too few guesses: nothing certified
+        {"guesses": 100, "confidence": 0.99},
+    ]
+
+
+def _q4_hidden(rng: np.random.Generator):
+    cases = [{"guesses": int(10 ** rng.uniform(1, 5)), "confidence": float(rng.choice([0.9, 0.95, 0.99]))}
+             for _ in range(4)]
+    cases.append({"guesses": int(rng.integers(1, 5)), "confidence": 0.95})
+    return cases
+
+
+def _q4_slips(r, confidence):
+    """What the usual mistakes return for `r` guesses at `confidence`, each with what to change."""
+    alpha = 1 - confidence
+    q = alpha ** (1 / r)
+    odds = math.log(q / (1 - q))
+    slips = [(math.log2(q / (1 - q)), "That is the log in base 2: epsilon is in nats, use the natural log "
+                                      "(math.log or np.log)."),
+             (math.log10(q / (1 - q)), "That is the log in base 10: epsilon is in nats, use the natural log."),
+             (math.log(q), "That is log(q) alone: q is the chance e^eps / (1 + e^eps) of one right guess, so "
+                           "eps = log(q / (1 - q)), the log of the odds."),
+             (q, "That is q, the probability of a right guess, not epsilon: return log(q / (1 - q))."),
+             (odds, "Below 5 guesses or so the log-odds is negative: no epsilon is certified, return 0 "
+                    "(max(0, ...)).")]
+    q_conf = confidence ** (1 / r)
+    if q_conf < 1:
+        slips.append((math.log(q_conf / (1 - q_conf)), "You used the confidence (0.95) where the chance of "
+                      "all-right-by-luck belongs: at the ceiling q^r = 1 - confidence (0.05), so "
+                      "q = (1 - confidence) ** (1 / guesses)."))
+    return slips
+
+
+def _q4_judge(args, expected, answer):
+    problem = scalar_problem(answer, expected, name="audit_ceiling", what="largest certifiable epsilon",
+                             rtol=1e-6, atol=1e-9)
+    if problem is None or answer.values is None or answer.values.size != 1:
+        return problem
+    value = float(answer.values.reshape(()))
+    for slip, advice in _q4_slips(args["guesses"], args["confidence"]):
+        if math.isfinite(slip) and math.isclose(value, slip, rel_tol=1e-6, abs_tol=1e-12):
+            return f"{problem} {advice}"
+    return problem + f" (Your value {fmt(value)} matches none of the usual slips; compare with the hints.)"
+
+
+q4 = FunctionQuestion(
+    id="6.4",
+    function_name="audit_ceiling",
+    title="what a one-run audit can certify at most",
+    reference=audit_ceiling,
+    public_cases=_q4_public,
+    hidden_cases=_q4_hidden,
+    judge=_q4_judge,
+    hints=[
+        "Under epsilon-DP one guess about a canary is right with probability at most q = e^eps / (1 + e^eps). "
+        "All r guesses right then has probability at most q^r.",
+        "The audit certifies every epsilon for which q^r < 1 - confidence. The largest has q^r = 1 - confidence, "
+        "so q = (1 - confidence) ** (1 / guesses).",
+        "Solve q = e^eps / (1 + e^eps) for eps: eps = log(q / (1 - q)) (natural log), and return max(0, eps).",
+    ],
+    points=2,
+)
+
+EXERCISE = Exercise(number=6, title="Differential privacy", questions=(q1, q2, q3, q4))

@@ -79,6 +79,7 @@ GRAD_SAMPLE_MODES = ("ghost", "hooks", "functorch", "ew")
 # that each entry spends its epsilon to within 0.01. Any other configuration is searched live.
 KNOWN_NOISE = {
     (1.0, 1e-5, 1 / 3, 45, "prv"): 8.678574858786927,
+    (2.0, 1e-5, 1 / 3, 45, "prv"): 4.691306899776803,  # Lesson 06b's sweep (1, 2, 4, 8)
     (4.0, 1e-5, 1 / 3, 45, "prv"): 2.6439767347396606,
     (8.0, 1e-5, 1 / 3, 45, "prv"): 1.574920577190328,
     (16.0, 1e-5, 1 / 3, 45, "prv"): 0.9996022867025521,

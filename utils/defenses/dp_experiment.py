@@ -115,6 +115,7 @@ def run_epsilon(
     recipe: Recipe | None = None,
     n_shadows: int = 8,
     build_model: Callable[[], nn.Module] | None = None,
+    max_grad_norm: float = DP_MAX_GRAD_NORM,
     seed: int = 0,
 ) -> EpsilonRun:
     """Train one target at `target_epsilon` (with the included canaries), attack it and audit it.
@@ -123,7 +124,8 @@ def run_epsilon(
     evaluation records, global variance) are trained with the *target's* recipe: DP-SGD with its
     noise multiplier when private (`train_dp_batched`), the ordinary batched trainer otherwise.
     ``target_epsilon = inf`` trains the target with `utils.train.train_model` (the course's
-    non-private trainer; pass ``recipe=Recipe()`` for lessons 01-03's target).
+    non-private trainer; pass ``recipe=Recipe()`` for lessons 01-03's target). `max_grad_norm` is the
+    private runs' clipping norm (their shadows clip at the same norm).
     """
     from ..attacks import lira, threshold
     from ..attacks.shadow import balanced_halves
@@ -139,7 +141,7 @@ def run_epsilon(
     y_train = np.concatenate([y_members, y_canaries[included]])
     if math.isfinite(target_epsilon):
         run = train_dp(init_model(build_model, seed), X_train, y_train, recipe, epsilon=target_epsilon, delta=delta,
-                       seed=seed)
+                       max_grad_norm=max_grad_norm, seed=seed)
     else:  # the non-private target: the course's own trainer (lessons 01-03), timed the same way
         from ..train import train_model
 
@@ -177,4 +179,77 @@ def run_epsilon(
         one_run_audit=audit_one_run(included.astype(np.int64), canary_scores, delta=delta),
         naive_epsilon=naive_epsilon(labels, scores["lira-online"], delta=delta),
         shadow_s=shadow_s,
+    )
+
+
+# ----------------------------------------------------------------------------- canary design (Lesson 06b)
+
+
+@dataclass(frozen=True)
+class CanaryDesigns:
+    """One training run audited twice, once per kind of canary it held.
+
+    Attributes
+    ----------
+    target_epsilon : float
+        ``inf`` for a non-private run.
+    included : dict design -> ndarray of int64, shape (m,)
+        1 where the canary was in the training set; designs ``"mislabelled"`` and ``"natural"``.
+    scores : dict design -> ndarray of float64, shape (m,)
+        The loss attack's score of each canary (higher = more likely included).
+    one_run : dict design -> utils.audit.OneRunAudit
+        The one-run audit of each design (guesses on half of its canaries).
+    test_accuracy : float
+    """
+
+    target_epsilon: float
+    included: dict
+    scores: dict
+    one_run: dict
+    test_accuracy: float
+
+
+DESIGNS = ("mislabelled", "natural")
+
+
+def audit_canary_designs(
+    target_epsilon: float,
+    X_members, y_members, X_nonmembers, y_nonmembers, X_pool, y_pool,
+    *,
+    m: int = 256,
+    delta: float = 1e-5,
+    recipe: Recipe | None = None,
+    seed: int = 0,
+) -> CanaryDesigns:
+    """Train one target with `m` mislabelled and `m` natural canaries (each in with probability 1/2), audit both.
+
+    The canaries come from disjoint halves of the pool (``X_pool``, ``y_pool``: the attacker's records),
+    so no record is both. Scores are the loss attack's; the audit guesses on half of each set.
+    """
+    from ..attacks import threshold
+    from ..audit import audit_one_run, make_canaries
+    from ..inference import accuracy, predict_logits
+    from ..models import MLP
+    from ..train import train_model
+
+    X_pool, y_pool = check_features_labels(X_pool, y_pool)
+    if 2 * m > len(y_pool):
+        raise ValueError(f"the pool holds {len(y_pool)} records; two sets of m = {m} canaries need {2 * m}.")
+    order = np.random.default_rng(seed).permutation(len(y_pool))
+    halves = order[: len(order) // 2], order[len(order) // 2:]
+    canaries = {design: make_canaries(X_pool[half], y_pool[half], m, mislabel=design == "mislabelled", seed=seed)
+                for half, design in zip(halves, DESIGNS)}
+    X_train = np.concatenate([X_members, *(Xc[inc == 1] for Xc, _, inc in canaries.values())])
+    y_train = np.concatenate([y_members, *(yc[inc == 1] for _, yc, inc in canaries.values())])
+    if math.isfinite(target_epsilon):
+        model = train_dp(init_model(MLP, seed), X_train, y_train, recipe, epsilon=target_epsilon, delta=delta,
+                         seed=seed).model
+    else:
+        model = train_model(init_model(MLP, seed), X_train, y_train, recipe or Recipe(), seed=seed, device="cpu")
+    scores = {d: threshold.score(model, Xc, yc, "loss") for d, (Xc, yc, _) in canaries.items()}
+    included = {d: inc for d, (_, _, inc) in canaries.items()}
+    return CanaryDesigns(
+        target_epsilon=float(target_epsilon), included=included, scores=scores,
+        one_run={d: audit_one_run(included[d], scores[d], delta=delta) for d in DESIGNS},
+        test_accuracy=accuracy(predict_logits(model, X_nonmembers), y_nonmembers),
     )
