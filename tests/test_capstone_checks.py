@@ -30,7 +30,8 @@ def test_is_allowed_matches_allowed_attacks(outputs, shadow_data):
 def test_group_tpr_known_answer():
     # non-members 0.8, 0.5, 0.5, 0.2, 0.1; fpr 0.2 allows one false positive -> flag scores above 0.5
     case = ex08.q2.public_cases()[0]
-    assert ex08.group_tpr(**case) == pytest.approx(2 / 3)
+    assert ex08.group_tpr(**case) == pytest.approx(2 / 4)
+    assert ex08.group_tpr(case["scores"], case["membership"], [4], 0.2) == 0.0  # 0.3, under the threshold
     assert ex08.group_tpr(case["scores"], case["membership"], [3], 0.2) == 1.0
     # a tie with the threshold is not flagged
     assert ex08.group_tpr(case["scores"], case["membership"], [1], 0.2) == 0.0
@@ -146,3 +147,28 @@ def test_exercise_is_declared():
     assert [q.kind for q in exercise.questions] == ["function", "function", "written", "written"]
     for q in exercise.written_questions:
         assert len(q.model_answer.split()) > 100 and q.hints
+
+
+def _group_tpr_slip(scores, membership, group, fpr, *, ascending=False, shift=0, count=False):
+    scores = np.asarray(scores, dtype=np.float64)
+    non = np.sort(scores[np.asarray(membership) == 0])
+    non = non if ascending else non[::-1]
+    allowed = int(np.floor(fpr * len(non) + 1e-9)) + shift
+    threshold = non[allowed] if 0 <= allowed < len(non) else -np.inf
+    flags = scores[np.asarray(group)] > threshold
+    return float(flags.sum() if count else flags.mean())
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"ascending": True}, "ascending order"),
+    ({"shift": 1}, "[allowed + 1]"),
+    ({"shift": -1}, "[allowed - 1]"),
+    ({"count": True}, "how many of the group"),
+])
+def test_ex08_q2_names_each_usual_slip(options, named):
+    def slip(scores, membership, group, fpr):
+        return _group_tpr_slip(scores, membership, group, fpr, **options)
+
+    verdict = ex08.q2.evaluate(slip)
+    assert not verdict.passed and named in verdict.message, verdict.message
+    assert "flagged scores >=" not in verdict.message

@@ -107,3 +107,33 @@ def test_q7_2_names_slips(function, words):
 def test_written_questions_have_model_answers_about_their_lessons():
     assert "dropout" in ex05.q3.model_answer and "most exposed" in ex05.q3.prompt
     assert "label-robustness" in ex07.q3.model_answer and "differential privacy" in ex07.q3.model_answer
+
+
+def test_ex05_q1_names_a_tie_counted_as_an_improvement():
+    from utils.checks import ex05
+
+    def ties_improve(val_losses, patience):
+        best = since = 0
+        for epoch in range(1, len(val_losses)):
+            if val_losses[epoch] <= val_losses[best]:
+                best, since = epoch, 0
+            else:
+                since += 1
+                if since >= patience:
+                    break
+        return best
+
+    verdict = ex05.q1.evaluate(ties_improve)
+    assert not verdict.passed and "<= instead of <" in verdict.message and "too late" not in verdict.message
+
+
+def test_ex05_q1_hidden_cases_catch_a_tie_counted_as_an_improvement():
+    from utils.checks import ex05
+
+    caught = 0
+    for seed in range(10):
+        hidden = ex05.q1.hidden_cases(np.random.default_rng(seed))
+        answers = [core.capture(lambda **a: ex05._stop_counting_ties(np.asarray(a["val_losses"]), a["patience"]), c)
+                   for c in hidden]
+        caught += not ex05.q1.grade(hidden, answers, checks="hidden").passed
+    assert caught >= 8

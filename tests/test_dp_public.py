@@ -196,35 +196,3 @@ def test_mislabelled_canaries_audit_a_memorising_model_better_than_natural_ones(
 def test_the_network_class_is_what_the_cache_and_the_shadows_see():
     net = PublicNetwork()
     assert net.trunk_width == 32 * 3 * 3 and net.feature_mean.shape == (64,)
-
-
-# ----------------------------------------------------------------------------- exercise 6.4
-
-
-def test_ex06_q4_reference_agrees_with_the_library_on_public_and_hidden_cases():
-    from utils.checks import ex06
-
-    cases = ex06.q4.public_cases() + ex06.q4.hidden_cases(np.random.default_rng(0))
-    for case in cases:
-        assert ex06.audit_ceiling(**case) == pytest.approx(one_run_ceiling(case["guesses"], case["confidence"]),
-                                                           rel=1e-12, abs=1e-12)
-    assert any(case["guesses"] < 5 for case in cases)  # the floor at 0 is checked, publicly and hidden
-    assert ex06.q4.evaluate(ex06.audit_ceiling).passed
-
-
-def _odds(q):
-    return math.log(q / (1 - q))
-
-
-@pytest.mark.parametrize("slip, named", [
-    (lambda guesses, confidence: math.log2((q := (1 - confidence) ** (1 / guesses)) / (1 - q)), "base 2"),
-    (lambda guesses, confidence: math.log10((q := (1 - confidence) ** (1 / guesses)) / (1 - q)), "base 10"),
-    (lambda guesses, confidence: math.log((1 - confidence) ** (1 / guesses)), "log of the odds"),
-    (lambda guesses, confidence: _odds(confidence ** (1 / guesses)), "You used the confidence"),
-    (lambda guesses, confidence: _odds((1 - confidence) ** (1 / guesses)), "return 0"),
-])
-def test_ex06_q4_names_each_usual_slip(slip, named):
-    from utils.checks import ex06
-
-    verdict = ex06.q4.evaluate(slip)
-    assert not verdict.passed and named in verdict.message, verdict.message

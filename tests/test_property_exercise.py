@@ -112,3 +112,30 @@ def test_bench_table_has_the_issues_columns(capsys):
     out = capsys.readouterr().out
     assert "| property | worlds | attack | accuracy | ci_low | ci_high | n_leaked | victims | seconds |" in out
     assert "| census-a | 0.2 vs 0.5 | property-kl |" in out and "| 20 |" in out
+
+
+def _votes(kl_to_world0, kl_to_world1, *, ties=0.5, reduce="mean", axis=(0, 1)):
+    d0, d1 = np.asarray(kl_to_world0), np.asarray(kl_to_world1)
+    votes = (d1[None] < d0[:, None]) + ties * (d1[None] == d0[:, None])
+    return getattr(votes, reduce)(axis=axis) - 0.5
+
+
+@pytest.mark.parametrize("slip, named", [
+    (lambda kl_to_world0, kl_to_world1: _votes(kl_to_world0, kl_to_world1, ties=1.0), "not as a full vote"),
+    (lambda kl_to_world0, kl_to_world1: _votes(kl_to_world0, kl_to_world1, reduce="sum"), "summed the votes"),
+    (lambda kl_to_world0, kl_to_world1: _votes(kl_to_world0, kl_to_world1, axis=2), "the wrong axis"),
+])
+def test_ex04_q2_names_each_usual_slip(slip, named):
+    from utils.checks import ex04
+
+    verdict = ex04.q2.evaluate(slip)
+    assert not verdict.passed and named in verdict.message, verdict.message
+
+
+def test_a_student_may_name_the_parameters_as_they_like():
+    from utils.checks import ex04, ex06
+
+    assert ex04.q2.evaluate(lambda a, b: ex04.kl_votes(a, b)).passed
+    assert ex06.q1.evaluate(lambda f, eps, d: ex06.dp_max_tpr(f, eps, d)).passed
+    verdict = ex06.q1.evaluate(lambda f, eps: 0.0)  # a missing parameter is still reported, not a crash
+    assert not verdict.passed and "TypeError" in verdict.message

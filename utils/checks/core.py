@@ -132,6 +132,17 @@ def to_answer(obj) -> Answer:
     return Answer(AnswerKind.VALUE, type_name, arr.astype(np.float64))
 
 
+def _call(function: Callable, args: dict):
+    """``function(**args)``, or by position (in the stub's order) when the student renamed the parameters."""
+    try:
+        inspect.signature(function).bind(**args)
+    except TypeError:
+        return function(*args.values())  # e.g. def dp_max_tpr(f, eps, d): the case's names are not theirs
+    except ValueError:  # no signature to read (a builtin): call by keyword and let it say what it expects
+        pass
+    return function(**args)
+
+
 def capture(function: Callable, args: dict) -> Answer:
     """Call ``function(**copies of args)`` and reduce what happens to an `Answer`.
 
@@ -139,7 +150,7 @@ def capture(function: Callable, args: dict) -> Answer:
     the reference answer or the next case.
     """
     try:
-        result = function(**copy.deepcopy(args))
+        result = _call(function, copy.deepcopy(args))
     except NotImplementedError:
         return Answer(AnswerKind.NOT_ATTEMPTED, "NotImplementedError")
     except Exception as exc:  # the student's bug: report it, never crash the check

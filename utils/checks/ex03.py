@@ -175,6 +175,7 @@ q1 = FunctionQuestion(
 # ----------------------------------------------------------------------------- q2: the LiRA score of one record
 def lira_score(target_confidence, in_confidences, out_confidences):
     """Online LiRA score of one record: log N(x; IN fit) - log N(x; OUT fit) on the logit scale."""
+    from scipy.stats import norm
 
     def logit(p):
         p = np.asarray(p, dtype=np.float64)

@@ -168,6 +168,14 @@ def _q2_judge(args, expected, answer):
     d0, d1 = np.asarray(args["kl_to_world0"]), np.asarray(args["kl_to_world1"])
     problem = per_record_problem(answer, expected, name="kl_votes", what="victim scores", rtol=1e-9, atol=1e-9)
     if problem is None or answer.values is None or answer.values.shape != expected.shape:
+        pairs = (d0.shape[0], d1.shape[0])
+        if answer.values is not None and answer.values.shape in (pairs, pairs[::-1]):
+            return (
+                f"`kl_votes` returned shape {answer.values.shape}: one value per pair of shadows, averaged over the "
+                f"victims (the wrong axis). Average over the shadow pairs instead, axes (0, 1) of the "
+                f"(n_shadows0, n_shadows1, n_victims) comparison, so each victim keeps its score: shape "
+                f"({d0.shape[1]},)."
+            )
         if answer.values is not None and answer.values.ndim == 2 and answer.values.shape[-1] == d0.shape[1]:
             return (
                 f"`kl_votes` returned shape {answer.values.shape}: one row per shadow. Average the votes over every "
@@ -188,6 +196,19 @@ def _q2_judge(args, expected, answer):
             "must score higher.",
         ),
         (strict, "ties (equal divergences) must count as half a vote each, not as a vote for world 0."),
+        (
+            (d1[None] <= d0[:, None]).mean(axis=(0, 1)) - 0.5,
+            "ties (equal divergences) must count as half a vote each, not as a full vote for world 1 (<= "
+            "counts them whole; use < and add half of the ties).",
+        ),
+        *[
+            (
+                ((d1[None] < d0[:, None]) + 0.5 * (d1[None] == d0[:, None])).sum(axis=(0, 1)) - offset,
+                "you summed the votes over the pairs of shadows; the score is their *mean* (the share of pairs "
+                "voting world 1), minus 1/2, so that it does not grow with the number of shadows.",
+            )
+            for offset in (0.5, 0.5 * d0.shape[0] * d1.shape[0])
+        ],
         (
             np.sign(d0.mean(axis=0) - d1.mean(axis=0)) * 0.5,
             "compare the victim with every pair of shadows, not the average divergences of the two worlds.",

@@ -45,6 +45,19 @@ def early_stopping_epoch(val_losses, patience):
     return int(best)
 
 
+def _stop_counting_ties(losses, patience):
+    """`early_stopping_epoch` with the slip ``<=``: a tie counts as an improvement."""
+    best, since = 0, 0
+    for epoch in range(1, len(losses)):
+        if losses[epoch] <= losses[best]:
+            best, since = epoch, 0
+        else:
+            since += 1
+            if since >= patience:
+                break
+    return int(best)
+
+
 def _curve(rng, n_epochs, bottom, noise):
     """A U-shaped validation curve with noise: falls until `bottom`, then rises."""
     t = np.arange(n_epochs)
@@ -58,7 +71,9 @@ def _q1_public():
         # A deeper dip after the stop (epoch 7), then a rise (the last epoch is not the lowest).
         {"val_losses": np.array([1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.95, 0.5, 0.6]), "patience": 3},
         {"val_losses": np.array([1.0, 0.9, 0.8, 0.7, 0.6]), "patience": 2},  # never stops: the last epoch
-        {"val_losses": np.array([0.5, 0.5, 0.6, 0.4]), "patience": 2},  # a tie is no improvement
+        # a tie is no improvement: stop at epoch 2 and keep 0 (ties counted as improvements keep 4; a patience
+        # of 3 would see epoch 3)
+        {"val_losses": np.array([0.5, 0.5, 0.5, 0.4, 0.4, 0.5]), "patience": 2},
         {"val_losses": _curve(rng, 60, 12, 0.05), "patience": 5},
     ]
 
@@ -74,6 +89,12 @@ def _q1_hidden(rng: np.random.Generator):
             losses[stop + patience + 1] = losses.min() - 0.1
         cases.append({"val_losses": losses, "patience": patience})
     cases.append({"val_losses": np.sort(rng.random(int(rng.integers(3, 20))))[::-1].copy(), "patience": 1})
+    # losses rounded to 0.1, and the epoch after the kept one ties with it: a tie is no improvement
+    losses, patience = np.round(_curve(rng, int(rng.integers(20, 60)), 8, 0.08), 1), int(rng.integers(2, 5))
+    kept = early_stopping_epoch(losses, patience)
+    if kept + 1 < len(losses):
+        losses[kept + 1] = losses[kept]
+    cases.append({"val_losses": losses, "patience": patience})
     return cases
 
 
@@ -87,6 +108,10 @@ def _q1_judge(args, expected, answer):
     if value == expected:
         return None
     losses, patience = np.asarray(args["val_losses"], dtype=np.float64), int(args["patience"])
+    if value == _stop_counting_ties(losses, patience):
+        return (f"you count a loss *equal* to the best as an improvement (<= instead of <): a tie is no new lowest "
+                f"loss, so it neither becomes the best epoch nor resets the count. Expected {fmt(expected)}, "
+                f"got {fmt(value)}.")
     if value == expected + 1:
         return (f"you returned {fmt(value)}, expected {fmt(expected)}: epochs are counted from 0 here (the index into "
                 "val_losses), not from 1.")

@@ -85,6 +85,15 @@ def _q1_judge(args, expected, answer):
         return problem + " It looks like delta was left out: it is added to e^eps * FPR (and taken from 1 - FPR)."
     if math.isclose(value, min(1.0, math.exp(-eps) * fpr + delta), rel_tol=1e-6):
         return problem + " The factor is e^(+epsilon): DP lets the member side be e^eps times more likely, not less."
+    mirror = 1 - math.exp(-eps) * (1 - delta - fpr)
+    flipped = max(fpr, min(1.0, first, 1 - math.exp(eps) * (1 - delta - fpr)))
+    if not math.isclose(flipped, expected, rel_tol=1e-6) and math.isclose(value, flipped, rel_tol=1e-6):
+        return problem + (" The reverse-test term has the wrong sign in its exponent: solving 1 - FPR <= "
+                          "e^eps (1 - TPR) + delta for TPR gives TPR <= 1 - e^-eps (1 - delta - FPR), with e^-eps.")
+    for larger in (max(first, mirror), min(1.0, max(first, mirror)), max(fpr, min(1.0, max(first, mirror)))):
+        if math.isclose(value, larger, rel_tol=1e-6):
+            return problem + (" You took the larger of the two bounds. Both inequalities hold at once, so the TPR "
+                              "is at most the smaller: min(1, e^eps FPR + delta, 1 - e^-eps (1 - delta - FPR)).")
     return problem
 
 
@@ -111,6 +120,8 @@ q1 = FunctionQuestion(
 # ----------------------------------------------------------------------------- q2: Clopper-Pearson epsilon
 def cp_epsilon_lower_bound(true_positives, n_members, false_positives, n_nonmembers, delta):
     """The epsilon certified at 95% by one threshold's counts (Jagielski et al. 2020)."""
+    from scipy.stats import beta
+
     # Each rate's 97.5% one-sided Clopper-Pearson end: both hold together with probability >= 95%.
     tpr_low = 0.0 if true_positives == 0 else beta.ppf(0.025, true_positives, n_members - true_positives + 1)
     fpr_high = 1.0 if false_positives == n_nonmembers else beta.ppf(0.975, false_positives + 1,
@@ -129,6 +140,7 @@ def _q2_public():
         {"true_positives": 60, "n_members": 500, "false_positives": 2, "n_nonmembers": 500, "delta": 1e-5},
         {"true_positives": 450, "n_members": 500, "false_positives": 100, "n_nonmembers": 500, "delta": 0.0},
         {"true_positives": 10, "n_members": 500, "false_positives": 8, "n_nonmembers": 500, "delta": 1e-5},
+        {"true_positives": 120, "n_members": 500, "false_positives": 3, "n_nonmembers": 500, "delta": 0.05},
     ]
 
 
@@ -190,7 +202,38 @@ def _q2_judge(args, expected, answer):
     if tpr_low > delta and math.isclose(value, max(0.0, math.log((tpr_low - delta) / fpr_high)), rel_tol=1e-6):
         return problem + (" Only TPR <= e^eps FPR + delta was used; the mirror inequality 1 - FPR <= e^eps (1 - TPR) "
                           "+ delta can certify more when the attack misses few members. Take the larger.")
+    tpr_high = 1.0 if tp == n1 else beta.ppf(0.975, tp + 1, n1 - tp)
+    fpr_low = 0.0 if fp == 0 else beta.ppf(0.025, fp, n0 - fp + 1)
+    # the mirror slip first: where the mirror term decides, a full swap of the ends looks the same
+    for (t1, f1, f2, t2, d), advice in [
+        ((tpr_low, fpr_high, fpr_low, tpr_high, delta),
+         " The first inequality is right, but the mirror one, log((1 - FPR - delta) / (1 - TPR)), needs the same "
+         "pessimistic ends: the FPR's upper end and the TPR's lower end (yours grow it with the other ends)."),
+        ((tpr_high, fpr_low, fpr_low, tpr_high, delta),
+         " You used the TPR's upper and the FPR's lower interval ends, which make the attack look as strong as it "
+         "could be. A *lower* bound on epsilon needs the pessimistic ends: the TPR's lower, the FPR's upper."),
+        ((tpr_low, fpr_high, fpr_high, tpr_low, 0.0),
+         " It looks like delta was left out: subtract it in both ratios, log((TPR - delta) / FPR) and "
+         "log((1 - FPR - delta) / (1 - TPR))."),
+    ]:
+        if (d != delta or t1 != tpr_low or f2 != fpr_high) and math.isclose(
+                value, _epsilon_from_ends(t1, f1, f2, t2, d), rel_tol=1e-6):
+            return problem + advice
+    if value > cp_epsilon_lower_bound(n1, n1, 0, n0, delta) + 1e-9:
+        return problem + (f" That is more than a perfect attack could certify with {n1:,} members and {n0:,} "
+                          "non-members: did you use the measured rates (a point estimate), perhaps with a tiny "
+                          "number in place of a zero FPR? Use the Clopper-Pearson ends instead.")
     return problem + f" (Your value {fmt(value)} matches none of the usual slips; compare with the hints.)"
+
+
+def _epsilon_from_ends(tpr_first, fpr_first, fpr_mirror, tpr_mirror, delta):
+    """max(0, log((tpr_first - delta) / fpr_first), log((1 - fpr_mirror - delta) / (1 - tpr_mirror)))."""
+    out = [0.0]
+    if tpr_first - delta > 0 and fpr_first > 0:
+        out.append(math.log((tpr_first - delta) / fpr_first))
+    if 1 - fpr_mirror - delta > 0 and tpr_mirror < 1:
+        out.append(math.log((1 - fpr_mirror - delta) / (1 - tpr_mirror)))
+    return max(out)
 
 
 q2 = FunctionQuestion(

@@ -130,10 +130,10 @@ def _q2_public():
     rng = np.random.default_rng(808)
     return [
         # by hand: non-members 0.8, 0.5, 0.5, 0.2, 0.1; at fpr 0.2 one false positive is allowed, so the
-        # threshold is "above 0.5": of the group (0.9, 0.5, 0.6) two are flagged -> 2/3. The member at 0.95
-        # is not in the group.
-        {"scores": np.array([0.9, 0.5, 0.6, 0.95, 0.8, 0.5, 0.5, 0.2, 0.1]),
-         "membership": np.array([1, 1, 1, 1, 0, 0, 0, 0, 0]), "group": np.array([0, 1, 2]), "fpr": 0.2},
+        # threshold is "above 0.5": of the group (0.9, 0.5, 0.6, 0.3) two are flagged -> 2/4. The member at
+        # 0.95 is not in the group. (0.3 tells an ascending sort, which flags it, from >=, which does not.)
+        {"scores": np.array([0.9, 0.5, 0.6, 0.95, 0.3, 0.8, 0.5, 0.5, 0.2, 0.1]),
+         "membership": np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0]), "group": np.array([0, 1, 2, 4]), "fpr": 0.2},
         _q2_case(rng, 1250, 1250, 250, 1.5, 0.01),
         _q2_case(rng, 300, 500, 60, 2.0, 0.05, decimals=1),
     ]
@@ -159,7 +159,21 @@ def _q2_variants(args):
     threshold = non[allowed] if allowed < len(non) else -np.inf
     everyone = np.sort(scores)[::-1]
     k_all = int(np.floor(fpr * len(everyone) + 1e-9))
+    ascending = np.sort(scores[membership == 0])
+    shifted = {k: (non[k] if 0 <= k < len(non) else -np.inf) for k in (allowed - 1, allowed + 1)}
     return [
+        (float(np.mean(scores[group] > (ascending[allowed] if allowed < len(ascending) else -np.inf))),
+         "you sorted the non-member scores in ascending order (np.sort's own), so entry [allowed] is one of the "
+         "*lowest* scores and almost everyone is flagged. Sort highest first: np.sort(...)[::-1]."),
+        *[(float(np.mean(scores[group] > shifted[k])),
+           f"your threshold is one place off: it is the non-member score at index "
+           f"[allowed {'-' if k < allowed else '+'} 1] of the descending sort. With allowed = "
+           "floor(fpr * n_nonmembers) false positives permitted, flag what lies strictly above index [allowed], "
+           "the (allowed + 1)-th highest non-member score.")
+          for k in (allowed - 1, allowed + 1) if k >= 0],
+        (float(np.sum(scores[group] > threshold)),
+         "you returned how many of the group are flagged; the TPR is a fraction: divide by the group's size "
+         "(np.mean of the flags instead of np.sum)."),
         (float(np.mean(scores[membership == 1] > threshold)),
          "you measured the TPR on all members; the question is about the group only: scores[group]."),
         (float(np.mean(scores[group] >= threshold)),
@@ -180,9 +194,13 @@ def _q2_judge(args, expected, answer):
     if problem is None or answer.values is None or answer.values.size != 1:
         return problem
     value = float(answer.values.reshape(()))
-    for wrong, message in _q2_variants(args):
-        if not np.isclose(wrong, expected, rtol=0, atol=1e-9) and np.isclose(value, wrong, rtol=0, atol=1e-9):
-            return f"{message} (Expected {fmt(expected)}, got {fmt(value)}.)"
+    matches = [message for wrong, message in _q2_variants(args)
+               if not np.isclose(wrong, expected, rtol=0, atol=1e-9) and np.isclose(value, wrong, rtol=0, atol=1e-9)]
+    if len(matches) == 1:
+        return f"{matches[0]} (Expected {fmt(expected)}, got {fmt(value)}.)"
+    if matches:  # on these inputs several slips give the same number: name each
+        listed = " ".join(f"({i}) {m[0].upper()}{m[1:]}" for i, m in enumerate(matches, 1))
+        return f"Expected {fmt(expected)}, got {fmt(value)}, which {len(matches)} usual slips give here. {listed}"
     return problem
 
 
