@@ -160,7 +160,8 @@ def test_bench_table_columns():
     assert lines[2].startswith("| from-scratch | 4 | 0.800 | 1.00% [0.50%, 2.00%] | 0.520 | 0.000 | 3.995 | 1.50 |")
     assert lines[3].startswith("| from-scratch | inf |") and "| inf |" in lines[3][20:]
     assert lines[4].startswith("| public-only | 0 | 0.800 | n/a | n/a | n/a | 0.000 |")
-    ceiling = format_ceiling_table([{"guesses": 1000, "canaries": 1000, "max_epsilon": 5.809, "max_epsilon_delta": 5.78}])
+    ceiling = format_ceiling_table([{"guesses": 1000, "canaries": 1000, "max_epsilon": 5.809,
+                                     "max_epsilon_delta": 5.78}])
     assert ceiling.splitlines()[2] == "| 1,000 | 1,000 | 5.809 | 5.780 |"
 
 
