@@ -219,3 +219,21 @@ def test_graded_release_has_no_solutions_and_working_checks(tmp_path):
     again = subprocess.run([sys.executable, "-m", "utils.build_exercises", "--graded", str(target)],
                            cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_an_answer_cell_with_text_outside_its_answer_is_an_error():
+    nb = notebook(solution_cell("**Why?**\n\n<!-- BEGIN ANSWER -->\nBecause.\n<!-- END ANSWER -->", kind="markdown"))
+    with pytest.raises(build.BuildError, match="exercise 1.1 holds text outside its answer region"):
+        build.build_notebook(nb, "01_demo.ipynb")
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_an_untouched_written_answer_is_graded_blank(solution):
+    """Every written question's answer cell holds only the placeholder, which the grader reads as blank."""
+    from utils.checks import load_exercise
+    from utils.grading.scoring import written_answers
+
+    exercise = load_exercise(int(solution.name[:2]))
+    built = build.build_notebook(nbformat.read(solution, as_version=4), solution.name)
+    answers = written_answers(built, exercise)
+    assert answers == {q.id: "" for q in exercise.written_questions}, answers

@@ -150,6 +150,12 @@ def build_notebook(nb, name: str):
                         f"{where}: solution markers belong in code cells; use '{ANSWER_BEGIN}' in markdown."
                     )
                 new_source = strip_answer_markdown(source, where)
+                if new_source.strip() != ANSWER_PLACEHOLDER:
+                    raise BuildError(
+                        f"{where}: the answer cell of exercise {exercise_id} holds text outside its answer region; "
+                        "move the question into the markdown cell above, so that an untouched answer cell holds "
+                        f"only {ANSWER_PLACEHOLDER} and is graded blank."
+                    )
             else:
                 raise BuildError(f"{where}: a {cell.cell_type} cell cannot hold a solution.")
             if new_source == source:
