@@ -232,7 +232,8 @@ concentrated in the atypical records that a model can only get right by memorisi
 defence can make the typical records look more alike in and out of training (shrinking the average
 gap) while it still memorises the odd ones. In the lesson, dropout 0.5 cut the average loss gap by
 about a quarter (0.36 to 0.26 nats), yet the exposure of the top 1% of records did not fall (it rose by
-about a tenth) and LiRA's TPR at 1% FPR rose too (7.4% to 9.0%). Weight decay and early stopping shrank both and moved LiRA, at a cost in accuracy.
+about a tenth) and LiRA's TPR at 1% FPR rose too (7.4% to 9.0%). Weight decay and early stopping
+shrank both and moved LiRA, at a cost in accuracy.
 Privacy is a worst-case property; the average gap is an average-case measure.
 """,
     hints=[
