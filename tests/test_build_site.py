@@ -103,3 +103,89 @@ def test_bad_input_is_reported(tmp_path):
         run_notebook(path, timeout_s=0)
     with pytest.raises(SystemExit):
         build_site.main([str(tmp_path / "missing.ipynb")])
+
+
+# ----------------------------------------------------------------------------- the first screen and accessibility
+CAPTIONED = [
+    "# Lesson 01 · A tiny lesson\n\nWhat it teaches.",
+    "## 1. A section",
+    PLOT,
+    "*A straight line from (0, 0) to (1, 1).*\n\nIt goes up.",
+    "### 1.1 A subsection",
+    PLOT,  # no caption after it
+]
+
+
+def _course_notebook(folder, name="01_tiny.ipynb"):
+    from utils.colab import HIDDEN_SOURCE, SETUP_TAG, setup_snippet
+
+    cells = []
+    for source in CAPTIONED:
+        make = nbformat.v4.new_code_cell if source == PLOT else nbformat.v4.new_markdown_cell
+        cells.append(make(source))
+    setup = nbformat.v4.new_code_cell(setup_snippet(), metadata={"tags": [SETUP_TAG], "jupyter": HIDDEN_SOURCE})
+    cells.insert(1, setup)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (folder / "lessons").mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "lessons" / name)
+    return folder / "lessons" / name
+
+
+@pytest.fixture(scope="module")
+def course_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    lesson = _course_notebook(root)
+    exercise = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Exercise 01")])
+    (root / "exercises").mkdir()
+    nbformat.write(exercise, root / "exercises" / "01_tiny.ipynb")
+    build_site.build_site([lesson], root / "site", log=lambda line: None)
+    return root / "site"
+
+
+def test_pages_leave_the_colab_setup_out(course_site):
+    page = (course_site / "lessons" / "01_tiny.html").read_text()
+    assert "google.colab" not in page and "A tiny lesson" in page
+
+
+def test_every_figure_has_a_text_alternative_from_its_caption(course_site):
+    page = (course_site / "lessons" / "01_tiny.html").read_text()
+    images = re.findall(r"<img[^>]*>", page)
+    assert len(images) == 2
+    assert all('alt="' in img and "No description" not in img for img in images), images
+    assert 'alt="A straight line from (0, 0) to (1, 1)."' in images[0]
+    assert re.search(r'alt="Figure 2 of Lesson 01 · A tiny lesson, drawn by code cell \d+\."', images[1])
+
+
+def test_headings_nest_without_skipping_a_level(course_site):
+    for page in [course_site / "index.html", *course_site.glob("*/*.html")]:
+        levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", page.read_text())]
+        assert levels and levels[0] == 1, page
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (page, levels)
+
+
+def test_the_index_is_a_course_map(course_site):
+    index = (course_site / "index.html").read_text()
+    assert "<th scope='col'>What you learn</th>" in index and "Lesson 01 · A tiny lesson" in index
+    assert 'href="exercises/01_tiny.html"' in index and (course_site / "exercises" / "01_tiny.html").is_file()
+    assert "lang='en'" in index
+
+
+def test_the_course_map_reads_what_each_lesson_teaches_from_the_readme():
+    rows = build_site.course_map()
+    assert "lessons/02_loss_attack" in rows and "membership game" in rows["lessons/02_loss_attack"]
+    assert all(text for text in rows.values())
+
+
+def test_a_real_lesson_page_has_alt_text_on_every_figure_and_no_setup_cell(tmp_path):
+    """Lesson 01 as a student reads the static course (COURSE_FAST=1)."""
+    from utils.colab import SETUP_TAG
+
+    run = run_notebook(build_site.ROOT / "lessons" / "01_overfit_a_model.ipynb",
+                       env={"MPLBACKEND": INLINE_BACKEND}, timeout_s=600)
+    assert run.ok, run.error
+    assert any(SETUP_TAG in c.metadata.get("tags", []) for c in run.nb.cells)
+    page = build_site.render_html(run.nb, "01_overfit_a_model")
+    images = re.findall(r"<img[^>]*>", page)
+    assert images and all('alt="' in i and "No description" not in i for i in images)
+    assert "google.colab" not in page

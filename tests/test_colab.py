@@ -209,3 +209,17 @@ def test_every_notebook_of_the_course_starts_with_the_current_setup_cell(capsys)
     """A changed template or pin must reach the notebooks: `python -m utils.colab --write`, then
     `python -m utils.build_exercises` (the exercises inherit the cell from the solutions)."""
     assert colab.main(["--check", "--folders", "lessons,solutions,exercises"]) == 0, capsys.readouterr().out
+
+
+def test_the_setup_cell_is_collapsed_in_jupyterlab(course_copy):
+    from utils import colab
+
+    path = sorted((course_copy / "lessons").glob("*.ipynb"))[0]
+    assert colab.write_notebook(path)  # the fixture took the cell out
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if colab.SETUP_TAG in c.metadata.get("tags", []))
+    assert cell.metadata["jupyter"] == {"source_hidden": True}
+    del cell.metadata["jupyter"]
+    nbformat.write(nb, path)
+    assert any("not collapsed" in p for p in colab.check_notebook(path))
+    assert colab.write_notebook(path) and not colab.check_notebook(path)

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS_DIR = ROOT / "solutions"
 EXERCISES_DIR = ROOT / "exercises"
 
-KEPT_CELL_METADATA = ("tags", "exercise")
+KEPT_CELL_METADATA = ("tags", "exercise", "jupyter")  # jupyter: the collapsed Colab setup cell
 NOTEBOOK_NAME = re.compile(r"^(\d{2})_[A-Za-z0-9_\-]+\.ipynb$")
 
 

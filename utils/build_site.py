@@ -28,7 +28,8 @@ import nbformat
 
 from .nbrun import INLINE_BACKEND, run_notebook, shows_figure
 
-__all__ = ["build_site", "main", "render_html", "static_widgets"]
+__all__ = ["build_site", "course_map", "figure_captions", "main", "render_html", "static_widgets",
+           "without_setup_cells"]
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -83,24 +84,107 @@ def static_widgets(nb):
     return nb
 
 
+def without_setup_cells(nb):
+    """A copy of `nb` without its Colab setup cell (it does nothing outside Colab, and a page is not Colab)."""
+    from .colab import SETUP_TAG
+
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    return nb
+
+
+def figure_captions(nb) -> list[str]:
+    """A text alternative for every image output of `nb`, in page order (WCAG 2.1, 1.1.1).
+
+    The course captions each figure in the markdown cell after it, in italics (``*Log-log ROC of ...*``):
+    that caption is the figure's alternative text. A figure without one is described by its cell.
+    """
+    captions, title = [], _title(nb, "the lesson")
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        images = sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+        after = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+        caption = ""
+        if after is not None and after.cell_type == "markdown" and after.source.lstrip().startswith("*"):
+            caption = after.source.strip().split("\n\n")[0].strip("* \n").replace("\n", " ")
+        for _ in range(images):
+            captions.append(caption or f"Figure {len(captions) + 1} of {title}, drawn by code cell {index}.")
+    return captions
+
+
+# What nbconvert writes when it knows nothing about an image: an alternative text that says nothing.
+NO_DESCRIPTION = 'alt="No description has been provided for this image"'
+
+
+def _with_alt_text(body: str, captions: list[str]) -> str:
+    """Give each ``<img>`` without a real ``alt`` its caption (the k-th image of the page gets the k-th)."""
+    parts = body.split("<img")
+    pieces = [parts[0]]
+    for k, part in enumerate(parts[1:]):
+        head, sep, rest = part.partition(">")
+        if NO_DESCRIPTION in head or "alt=" not in head:
+            text = captions[k] if k < len(captions) else "Figure"
+            head = head.replace(NO_DESCRIPTION, "").replace("  ", " ")
+            head = f' alt="{html.escape(text, quote=True)}"' + head
+        pieces.append(head + sep + rest)
+    return "<img".join(pieces)
+
+
 def render_html(nb, title: str) -> str:
-    """`nb` as one self-contained HTML page (nbconvert's ``lab`` template, images embedded)."""
+    """`nb` as one self-contained HTML page (nbconvert's ``lab`` template, images embedded, alt text on each)."""
     from nbconvert import HTMLExporter
 
+    page = static_widgets(without_setup_cells(nb))
     exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(static_widgets(nb), resources={"metadata": {"name": title}})
-    return body
+    body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title}})
+    return _with_alt_text(body, figure_captions(page))
 
 
-def _index_html(rows: list[tuple[str, str, str]]) -> str:
-    items = "\n".join(
-        f'<li><a href="{html.escape(href)}">{html.escape(name)}</a> <small>{html.escape(note)}</small></li>'
-        for href, name, note in rows
-    )
-    return ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Ghosts in the Weights</title></head>\n"
-            "<body><h1>Ghosts in the Weights</h1>\n<p>Static copy of the course: the outputs of one run. "
+def course_map(readme: Path = ROOT / "README.md") -> dict[str, str]:
+    """What each lesson teaches, from the README's course map: ``{"lessons/NN_name": text}``."""
+    rows = {}
+    for line in readme.read_text(encoding="utf-8").splitlines() if readme.is_file() else []:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1].startswith("[`lessons/"):
+            path = cells[1].split("`")[1]
+            rows[path.removesuffix(".ipynb")] = cells[2]
+    return rows
+
+
+def _index_html(rows: list[dict]) -> str:
+    """The course map: one row per lesson, its title, what it teaches, its run and its exercise."""
+    def row(r):
+        exercise = (f'<a href="{html.escape(r["exercise"])}">exercise</a>' if r.get("exercise") else "")
+        return (f'<tr><td><a href="{html.escape(r["href"])}">{html.escape(r["title"])}</a></td>'
+                f'<td>{html.escape(r["teaches"])}</td><td>{html.escape(r["note"])}</td><td>{exercise}</td></tr>')
+
+    body = "\n".join(row(r) for r in rows)
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Ghosts in the Weights</title>\n"
+            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;color:#111}"
+            "td,th{border-bottom:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}"
+            "a{color:#0b4f8a}</style></head>\n"
+            "<body><h1>Ghosts in the Weights</h1>\n<p>A static copy of the course: the outputs of one run. "
             "Sliders do not move here; run the notebooks in JupyterLab for that.</p>\n"
-            f"<ul>\n{items}\n</ul>\n</body></html>\n")
+            "<h2>Course map</h2>\n<table><thead><tr><th scope='col'>Lesson</th><th scope='col'>What you learn</th>"
+            "<th scope='col'>Run</th><th scope='col'>Exercise</th></tr></thead>\n"
+            f"<tbody>\n{body}\n</tbody></table>\n</body></html>\n")
+
+
+def _exercise_page(lesson: Path, out: Path) -> str:
+    """Write the lesson's exercise (``exercises/NN_*.ipynb``, same two digits) as a page, not run; its href."""
+    found = sorted((lesson.parent.parent / "exercises").glob(f"{lesson.name[:2]}_*.ipynb"))
+    if not found:
+        return ""
+    page = out / "exercises" / f"{found[0].stem}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(render_html(nbformat.read(found[0], as_version=4), found[0].stem), encoding="utf-8")
+    return page.relative_to(out).as_posix()
+
+
+def _title(nb, fallback: str) -> str:
+    return next((c.source.split("\n")[0].lstrip("# ").strip() for c in nb.cells
+                 if c.cell_type == "markdown" and c.source.startswith("# ")), fallback)
 
 
 def build_site(notebooks, out, *, env: dict | None = None, timeout_s: float = 600, log=print) -> list:
@@ -112,7 +196,7 @@ def build_site(notebooks, out, *, env: dict | None = None, timeout_s: float = 60
         One entry per notebook, in order; failed runs are included (their page shows the error).
     """
     out = Path(out)
-    results, rows = [], []
+    results, rows, teaches = [], [], course_map()
     for path in map(Path, notebooks):
         run = run_notebook(path, env={"MPLBACKEND": INLINE_BACKEND, **(env or {})}, timeout_s=timeout_s)
         page = out / path.parent.name / f"{path.stem}.html"
@@ -120,7 +204,9 @@ def build_site(notebooks, out, *, env: dict | None = None, timeout_s: float = 60
         page.write_text(render_html(run.nb, path.stem), encoding="utf-8")
         results.append((path, run))
         note = f"ran in {run.wall_s:.0f} s" if run.ok else "FAILED: " + (run.error or "").splitlines()[0]
-        rows.append((page.relative_to(out).as_posix(), f"{path.parent.name}/{path.stem}", note))
+        rows.append({"href": page.relative_to(out).as_posix(), "title": _title(run.nb, path.stem),
+                     "teaches": teaches.get(f"{path.parent.name}/{path.stem}", ""), "note": note,
+                     "exercise": _exercise_page(path, out)})
         log(f"{'ok    ' if run.ok else 'FAILED'} {path.parent.name}/{path.name} -> {page} ({run.wall_s:.1f} s)")
         if not run.ok:
             log("    " + (run.error or "").replace("\n", "\n    "))

