@@ -114,7 +114,7 @@ def test_fractional_timeouts_are_accepted():
 # ------------------------------------------------------------------- --out: lock, refuse, merge, grader errors
 def fake_grade_one(score_by_student):
     """A stand-in for grading: the reference's answers for students in `score_by_student`, zeros otherwise."""
-    def grade(submission, exercises, course, limits, *, seed, bwrap, env=None):
+    def grade(submission, exercises, course, limits, *, seed, bwrap, env=None, warning=""):
         if submission.student == "broken-grader":
             raise OSError(28, "No space left on device")
         _, _, cases = scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))

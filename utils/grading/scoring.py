@@ -65,6 +65,9 @@ class NotebookResult:
     cell_errors: list = field(default_factory=list)
     unsafe: bool = False  # graded without a sandbox (--unsafe-no-sandbox)
     source: str = ""  # the submitted file, for the instructor's summary (never in the student's report)
+    protections: dict = field(default_factory=dict)  # what guarded this run (`utils.grading.jail.Jail.protections`)
+    usage: dict = field(default_factory=dict)  # what the sandbox used, as its cgroup counted it
+    warning: str = ""  # a protection that was missing (no cgroup ...): said in every report
 
     @property
     def graded(self) -> bool:
@@ -97,6 +100,8 @@ class NotebookResult:
             return f"kernel died{where}" + (f" (ran{with_errors} before)" if errors else "")
         if self.run == RunStatus.UNREADABLE:
             return "could not be read"
+        if self.run == RunStatus.MALFORMED:
+            return "sent malformed output"
         return "grader error: not graded"
 
     def to_gradescope(self) -> dict:
@@ -111,6 +116,8 @@ class NotebookResult:
             summary += " Written answers are graded by hand."
         if self.unsafe:
             summary += " WARNING: graded WITHOUT a sandbox (--unsafe-no-sandbox)."
+        if self.warning:
+            summary += f" WARNING: {self.warning}."
         if self.flags:
             summary += " Some answers are flagged for a person to look at: " + "; ".join(self.flags)
         return {
@@ -129,6 +136,9 @@ class NotebookResult:
                 "cell_errors": self.cell_errors,
                 "output_bytes": self.output_bytes,
                 "sandboxed": not self.unsafe,
+                "protections": self.protections,
+                "usage": self.usage,
+                "warning": self.warning,
                 "flags": self.flags,
             },
         }
