@@ -60,9 +60,12 @@ EXPECTED = {
     "fill_disk": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "plant_directory": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "network": ("ok", {"1.1": "failed", "1.2": "failed"}),
-    "kill_worker": ("dead", {"1.1": "not run", "1.2": "not run"}),
+    # the worker is the sandbox's pid 1 (bwrap --as-pid-1): the kernel cannot kill it
+    "kill_worker": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "forge_answers": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "outside_function": ("ok", {"1.1": "passed", "1.2": "passed"}),  # scores, and is flagged
+    # the attacks of issue 18 (the resource limits are in test_grade_limits.py)
+    "forge_through_proc_fd": ("ok", {"1.1": "failed", "1.2": "failed"}),
 }
 # graded after the hostile ones (ids sort last): they must keep full marks
 HONEST = ("zz-honest-1", "zz-honest-2")

@@ -49,9 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--harness-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0,
                         help="seconds for the checks (default 60)")
     parser.add_argument("--memory-mb", type=number_type(int, 256, 2**20), default=3072,
-                        help="heap memory per kernel in MiB (default 3072)")
+                        help="memory per process in MiB; with a cgroup, all of a sandbox's processes and files "
+                             "together get --memory-mb + --tmpfs-mb (default 3072)")
     parser.add_argument("--tmpfs-mb", type=number_type(int, 16, 2**20), default=256,
                         help="size of each sandbox's private /tmp in MiB: all a notebook may write (default 256)")
+    parser.add_argument("--pids", type=number_type(int, 16, 2**22), default=256,
+                        help="processes and threads of one sandbox together (its cgroup; default 256)")
     parser.add_argument("--seed", type=number_type(int, 0, 2**63 - 1), default=None,
                         help="batch seed of the hidden inputs (default: fresh OS entropy, never written anywhere)")
     parser.add_argument("--fast", action="store_true",
@@ -137,6 +140,7 @@ def main(argv=None) -> int:
         jobs = min(args.jobs, len(submissions))
         limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                         harness_timeout=args.harness_timeout, memory_mb=args.memory_mb, tmpfs_mb=args.tmpfs_mb,
+                        pids=args.pids,
                         threads=max(1, (os.cpu_count() or 1) // jobs))
         env = {"COURSE_FAST": "1"} if args.fast else {}
         if args.unsafe_no_sandbox:

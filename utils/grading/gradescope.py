@@ -144,7 +144,7 @@ def run_gradescope(root: Path, options: dict) -> int:
                 f"The autograder could not start its sandbox ({exc}). This is not a grade: tell your instructor.")})
             return 1
     limits = Limits(**{k: options[k] for k in ("cell_timeout", "notebook_timeout", "harness_timeout", "memory_mb",
-                                               "tmpfs_mb") if k in options})
+                                               "tmpfs_mb", "pids") if k in options})
     env = {"COURSE_FAST": "1"} if options.get("fast") else {}
     results, _ = grade_batch(unique, limits, jobs=1, seed=None, bwrap=bwrap, env=env, progress=False)
     tests, score, seconds = [], 0.0, 0.0
@@ -174,6 +174,7 @@ def _limit_options(parser) -> None:
     parser.add_argument("--harness-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0)
     parser.add_argument("--memory-mb", type=number_type(int, 256, 2**20), default=3072)
     parser.add_argument("--tmpfs-mb", type=number_type(int, 16, 2**20), default=256)
+    parser.add_argument("--pids", type=number_type(int, 16, 2**22), default=256)
     parser.add_argument("--fast", action="store_true", help="run notebooks with COURSE_FAST=1")
     parser.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap")
 
