@@ -3,6 +3,7 @@ grader errors, scoring rules (timeouts keep earlier checks, flags, written answe
 
 import csv
 import json
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -120,7 +121,8 @@ def fake_grade_one(score_by_student):
         _, _, cases = scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))
         good = score_by_student.get(submission.student, False)
         run = fake_run(lines=answer_lines(cases, right=good))
-        result = scoring.NotebookResult(submission.student, submission.notebook, 1, [], run.status)
+        result = scoring.NotebookResult(submission.student, submission.notebook, 1, [], run.status,
+                                        source=str(submission.path))
         result.tests = scoring.score_run(ex01.EXERCISE, cases, run, result.status)
         result.tests += scoring.written_tests(ex01.EXERCISE, {"1.3": "Lower loss." if good else ""})
         return result
@@ -149,8 +151,12 @@ def test_earlier_results_are_refused_or_merged_and_regraded_rows_replaced(tmp_pa
     assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 2
     assert read_rows(out) == first  # refused: nothing touched
     monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"bo": True, "cy": True}))
+    # bo's exercise 01 comes from another file now: replacing his grade must be asked for (--replace)
     assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress",
-                     "--merge"]) == 0
+                     "--merge"]) == 2
+    assert read_rows(out) == first
+    assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress",
+                     "--merge", "--replace"]) == 0
     rows = read_rows(out)
     scores = {(r["student"], r["question"]): r["score"] for r in rows}
     assert scores[("ada", "1.1")] == "2" and scores[("bo", "1.1")] == "2" and scores[("cy", "1.2")] == "2"
@@ -291,3 +297,103 @@ def test_reports_never_hold_the_seed_or_the_source_path():
     result = scoring.NotebookResult("ada", NOTEBOOK, 1, [], RunStatus.OK, source="/secret/submissions/ada/x.ipynb")
     text = json.dumps(result.to_gradescope())
     assert "seed" not in text and "/secret" not in text
+
+
+# ----------------------------------------------------------------------------- issue 18: classes 3 and 5
+def test_one_grade_per_exercise_per_student_copies_under_other_titles_are_refused(tmp_path, capsys):
+    a = touch(tmp_path / "ada" / f"{NOTEBOOK}.ipynb")
+    b = touch(tmp_path / "ada" / f"{NOTEBOOK} .ipynb")  # a trailing space
+    c = touch(tmp_path / "ada" / "01_copy_for_points.ipynb")
+    touch(tmp_path / "ada" / "02_the_loss_attack.ipynb")
+    found, _, collisions = find_submissions([tmp_path])
+    assert [s.number for s in found] == [1, 2] and len(collisions) == 2
+    named = " ".join(str(x) for x in collisions)
+    assert all(str(p) in named for p in (a, b, c)) and "exercise 01" in named
+    assert cli.main([str(tmp_path), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox"]) == 2
+    assert "one grade per exercise" in capsys.readouterr().err and not (tmp_path / "out" / "scores.csv").exists()
+
+
+def test_a_long_id_gets_a_short_distinct_folder_and_the_batch_publishes(tmp_path, monkeypatch, no_sandbox):
+    long_a, long_b = "é" * 99 + "a", "é" * 99 + "b"  # legal ids (100 characters), 300 bytes encoded
+    for student in (long_a, long_b, "ada"):
+        touch(tmp_path / "b" / f"{NOTEBOOK}__{student}.ipynb")
+    for student in (long_a, long_b):
+        assert len(file_name(student).encode()) <= 160
+    assert file_name(long_a) != file_name(long_b)
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({long_a: True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    assert {r["student"] for r in read_rows(out)} == {long_a, long_b, "ada"}
+
+
+def test_formula_ids_are_inert_in_scores_csv_and_read_back_under_merge(tmp_path, monkeypatch, no_sandbox):
+    touch(tmp_path / "b" / f"{NOTEBOOK}__=HYPERLINK(1).ipynb")
+    touch(tmp_path / "b" / f"{NOTEBOOK}__ada.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"=HYPERLINK(1)": True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    cells = [r["student"] for r in read_rows(out)]
+    assert "'=HYPERLINK(1)" in cells and not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    touch(tmp_path / "c" / f"{NOTEBOOK}__bo.ipynb")
+    assert cli.main([str(tmp_path / "c"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress", "--merge"]) == 0
+    cells = [r["student"] for r in read_rows(out)]
+    assert cells.count("'=HYPERLINK(1)") == 3 and "''=HYPERLINK(1)" not in cells
+
+
+def test_a_carriage_return_in_a_title_never_reaches_the_terminal(tmp_path, monkeypatch, no_sandbox, capsys):
+    touch(tmp_path / "ada" / "01_x\rzz-honest 01_overfit_a_model  4:4.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({}))
+    assert cli.main([str(tmp_path), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.out + captured.err and "\\r" in captured.out
+    assert [p.name for p in (tmp_path / "out" / "ada").iterdir()] == ["01_x%0Dzz-honest%2001_overfit_a_model%20%204%3A4.json"]
+
+
+def test_merge_keeps_one_id_per_student_and_refuses_a_flat_file_replacing_a_grade(tmp_path, monkeypatch, no_sandbox,
+                                                                                   capsys):
+    touch(tmp_path / "first" / "zoe" / f"{NOTEBOOK}.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"zoe": True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "first"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    first = read_rows(out)
+    touch(tmp_path / "second" / "Zoe" / "02_the_loss_attack.ipynb")  # a case variant: the same student
+    assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 2
+    assert "spelled 'zoe'" in capsys.readouterr().err and read_rows(out) == first
+    touch(tmp_path / "third" / f"{NOTEBOOK}__zoe.ipynb")  # yan drops a flat file claiming zoe
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({}))
+    assert cli.main([str(tmp_path / "third"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 2
+    err = capsys.readouterr().err
+    assert "would replace 'zoe'" in err and str(tmp_path / "first" / "zoe" / f"{NOTEBOOK}.ipynb") in err
+    assert read_rows(out) == first
+    # grading zoe's own file again is a regrade, not a replacement
+    assert cli.main([str(tmp_path / "first"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 0
+
+
+def test_a_lock_file_that_is_a_symlink_is_never_followed(tmp_path, capsys):
+    victim = touch(tmp_path / "precious.txt", "keep me")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".grader.lock").symlink_to(victim)
+    nb = touch(tmp_path / "ada" / f"{NOTEBOOK}.ipynb")
+    assert cli.main([str(nb), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox"]) == 2
+    assert victim.read_text() == "keep me" and "lock file" in capsys.readouterr().err
+
+
+def test_malformed_answers_from_a_sandbox_are_the_students_zero_never_a_grader_error():
+    from utils.grading.runner import _result_from
+
+    deep = "[" * 100_000 + "]" * 100_000
+    fine = json.dumps({"id": "1.1/hidden", "origin": "notebook", "answers": []})
+    run = _result_from({"status": "ok", "answers": [deep, "{" * 70 + "}" * 70, fine, 5]}, 1.0)
+    assert run.status == RunStatus.OK and len(run.answer_lines) == 1
+    tests = scoring.score_run(ex01.EXERCISE, scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))[2], run)
+    assert sum(t.score for t in tests) == 0
+
+
+def test_an_over_long_line_from_a_sandbox_is_malformed_output_not_grader_memory(tmp_path, monkeypatch):
+    from utils.grading import runner
+
+    monkeypatch.setattr(runner, "MAX_EVENT_BYTES", 2**20)
+    code = "import sys; sys.stdout.write('x' * (3 * 2**20)); sys.stdout.flush()"
+    result = runner._drive([sys.executable, "-c", code], None, None, {}, None, runner.Limits(total_timeout=30),
+                           tmp_path, sandboxed=True)
+    assert result.status == RunStatus.MALFORMED and "longer than 1 MiB" in result.detail
