@@ -346,7 +346,8 @@ def test_a_carriage_return_in_a_title_never_reaches_the_terminal(tmp_path, monke
     assert cli.main([str(tmp_path), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox", "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "\r" not in captured.out + captured.err and "\\r" in captured.out
-    assert [p.name for p in (tmp_path / "out" / "ada").iterdir()] == ["01_x%0Dzz-honest%2001_overfit_a_model%20%204%3A4.json"]
+    names = [p.name for p in (tmp_path / "out" / "ada").iterdir()]
+    assert names == ["01_x%0Dzz-honest%2001_overfit_a_model%20%204%3A4.json"]
 
 
 def test_merge_keeps_one_id_per_student_and_refuses_a_flat_file_replacing_a_grade(tmp_path, monkeypatch, no_sandbox,

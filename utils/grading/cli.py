@@ -23,10 +23,10 @@ from pathlib import Path
 
 from . import report
 from .batch import grade_batch
-from .options import UNSAFE_BANNER, number_type
-from .sandbox import Limits, SandboxUnavailable, probe_bwrap
 from .jail import protections_missing
 from .merge import merge_conflicts
+from .options import UNSAFE_BANNER, number_type
+from .sandbox import Limits, SandboxUnavailable, probe_bwrap
 from .submissions import find_submissions, printable
 
 __all__ = ["main", "parse_args", "OutLock"]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .jail import Jail
 from .sandbox import (
     COURSE_DIR,
     HOME_DIR,
@@ -42,7 +43,6 @@ from .sandbox import (
     kill_marked,
     sandbox_env,
 )
-from .jail import Jail
 from .states import RunStatus
 
 __all__ = ["RunResult", "run_submission", "read_capped", "safe_json", "MAX_EVENT_BYTES", "MAX_JSON_DEPTH"]
@@ -163,7 +163,8 @@ def run_submission(notebook_bytes: bytes, notebook_name: str, draw_inputs, cours
                "limits": limits.rlimits()}
         worker = [sys.executable, "-m", "utils.grading.worker"]
         if bwrap:
-            job.update(notebook=f"{SUBMISSION_DIR}/{notebook_name}", cwd=WORK_DIR, reserve=f"{HOME_DIR}/.grader-reserve")
+            job.update(notebook=f"{SUBMISSION_DIR}/{notebook_name}", cwd=WORK_DIR,
+                       reserve=f"{HOME_DIR}/.grader-reserve")
             run_env = sandbox_env(limits, env or {}, course=COURSE_DIR, home=HOME_DIR)
             try:
                 jail = Jail(bwrap, course=course, notebook=notebook, limits=limits).__enter__()

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "probe_bwrap", "bwrap_command", "sandbox_env",
-           "kill_group", "kill_marked", "bound_folders", "SMALL_TMPFS_MB", "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR",
+           "kill_group", "kill_marked", "bound_folders", "SMALL_TMPFS_MB",
+           "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR",
            "WRITABLE_COURSE_DIRS"]
 
 SANDBOX_VARIABLE = "COURSE_GRADER_SANDBOX"  # set in every unsandboxed worker and kernel, to find them all afterwards
