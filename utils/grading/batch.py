@@ -24,6 +24,7 @@ from ..checks import load_exercise
 from ..checks.release import ROOT, student_library, write_files
 from . import scoring
 from .jail import protections_missing
+from .provenance import function_flags
 from .runner import read_capped, run_submission
 from .sandbox import WRITABLE_COURSE_DIRS, Limits
 from .submissions import id_key
@@ -123,7 +124,8 @@ def grade_one(submission, exercises: dict, course: Path, limits: Limits, *, seed
         stopped_at=run.stopped_at, seconds=run.seconds, output_bytes=run.output_bytes,
         cell_errors=run.cell_errors or [], unsafe=unsafe, source=str(submission.path),
         protections=run.protections, usage=run.usage, warning=warning)
-    result.tests = scoring.score_run(exercise, drawn["cases"], run, result.status)
+    flags = {q.id: function_flags(nb, q) for q in exercise.function_questions}  # on the host, from the source
+    result.tests = scoring.score_run(exercise, drawn["cases"], run, result.status, provenance=flags)
     result.tests += scoring.written_tests(exercise, scoring.written_answers(nb, exercise))
     return result
 

@@ -244,12 +244,20 @@ def _run_test(run, status_text: str) -> TestResult:
     return TestResult("notebook runs", "", outcome, 0.0, 0.0, output, kind="run")
 
 
-def score_run(exercise, cases: dict, run, status_text: str = "") -> list:
-    """The tests of one submission from its `RunResult` (`run`) and the inputs it was given."""
+def score_run(exercise, cases: dict, run, status_text: str = "", provenance: dict | None = None) -> list:
+    """The tests of one submission from its `RunResult` (`run`) and the inputs it was given.
+
+    `provenance`: ``{question id: [flag, ...]}`` read from the notebook's source on the host
+    (`utils.grading.provenance.function_flags`); the kernel's own word on where a function came
+    from (``origin``) only adds to it, since the student's code can change it.
+    """
     tests = [_run_test(run, status_text or str(run.status))]
     counts = {qid: len(c) for qid, c in cases.items()}
-    parsed, problems = answers_from_json(run.answer_lines if isinstance(run.answer_lines, list) else [], counts)
-    origins = origins_from_json(run.answer_lines)
+    try:
+        parsed, problems = answers_from_json(run.answer_lines if isinstance(run.answer_lines, list) else [], counts)
+        origins = origins_from_json(run.answer_lines)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # malformed: the student's 0
+        parsed, problems, origins = {}, {}, {}
     why_not = run.harness_problem or (f"your notebook {status_text}" if run.status != RunStatus.OK else "")
     for question in exercise.function_questions:
         for checks, name in zip(("public", "hidden"), _test_names(question)):
@@ -267,10 +275,11 @@ def score_run(exercise, cases: dict, run, status_text: str = "") -> list:
                                         f"This answer could not be compared ({type(exc).__name__}: {exc})."))
                 continue
             origin = origins.get(qid, "")
-            flag = ""
-            if origin and origin != NOTEBOOK_ORIGIN:
-                flag = (f"`{question.function_name}` is `{origin}`, not a function defined in the notebook; "
-                        "check by hand where its answers come from")
+            found = list((provenance or {}).get(question.id, []))
+            if origin and origin != NOTEBOOK_ORIGIN and not found:
+                found.append(f"`{question.function_name}` is `{origin}`, not a function defined in the notebook; "
+                             "check by hand where its answers come from")
+            flag = "; ".join(dict.fromkeys(found))
             outcome = TestOutcome.PASSED if verdict.passed else TestOutcome.FAILED
             output = verdict.message + (f" FLAGGED: {flag}." if flag else "")
             tests.append(TestResult(name, question.id, outcome, points if verdict.passed else 0.0, points, output,
