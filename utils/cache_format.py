@@ -26,6 +26,7 @@ import enum
 import importlib
 import io
 import json
+import warnings
 
 import numpy as np
 
@@ -305,7 +306,9 @@ def loads(data: bytes):
     import torch
 
     try:
-        stored = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle protocol is refused below anyway
+            warnings.simplefilter("ignore")
+            stored = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, not a torch file, or a pickle asking for anything but data
         raise FormatError(f"not a cache file ({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(stored, dict) or stored.get("format") != 2 or not isinstance(stored.get("skeleton"), str) \

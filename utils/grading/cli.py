@@ -125,6 +125,10 @@ def main(argv=None) -> int:
         from . import gradescope
 
         return gradescope.main(argv)
+    if argv and argv[0] == "probe" and not Path(argv[0]).exists():
+        from . import probe
+
+        return probe.main(argv[1:])
     args = parse_args(argv)
     submissions, skipped, collisions = find_submissions(args.submissions)
     for item in skipped:

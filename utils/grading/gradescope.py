@@ -27,9 +27,10 @@ import zipfile
 from pathlib import Path
 
 from .batch import grade_batch
-from .options import UNSAFE_BANNER, number_type
 from .jail import protections_missing
-from .sandbox import Limits, SandboxUnavailable, probe_bwrap
+from .options import UNSAFE_BANNER, number_type
+from .probe import probe
+from .sandbox import Limits, bwrap_path
 from .submissions import Submission, parse_name, printable
 
 __all__ = ["build_bundle", "run_gradescope", "main", "one_per_exercise", "assignment_points", "describe_protections"]
@@ -169,13 +170,14 @@ def run_gradescope(root: Path, options: dict) -> int:
         return 0
     bwrap = None
     if not options.get("unsafe_no_sandbox"):
-        try:
-            bwrap = probe_bwrap()
-        except SandboxUnavailable as exc:
-            extra["protections"] = {"sandbox": "", "why": str(exc)}
+        checked = probe()  # a real sandbox, as grading makes it: before every submission
+        if not checked["ok"]:
+            extra["protections"] = {"sandbox": "", "why": checked["error"]}
             _write_results(results_dir, {"score": 0.0, "tests": [], "extra_data": extra, "output": (
-                f"The autograder could not start its sandbox ({exc}). This is not a grade: tell your instructor.")})
+                f"The autograder could not start its sandbox ({checked['error']}). This is not a grade: tell your "
+                "instructor.")})
             return 1
+        bwrap = bwrap_path()
     limits = Limits(**{k: options[k] for k in ("cell_timeout", "notebook_timeout", "harness_timeout", "memory_mb",
                                                "tmpfs_mb", "pids") if k in options})
     env = {"COURSE_FAST": "1"} if options.get("fast") else {}
