@@ -301,7 +301,7 @@ def _describe(value, limit: int = 200) -> str:
 def _store(pkl: Path, meta_path: Path, value, rng, meta: dict) -> None:
     try:
         payload = cache_format.dumps({"value": value, "rng": rng})
-    except (TypeError, ValueError, RecursionError) as exc:
+    except Exception as exc:  # any value the format cannot hold: the result is still returned, uncached
         _log.warning("the result of %s cannot be stored in the cache (%s); it is used uncached", pkl.parent.name, exc)
         return
     meta = {**meta, "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}

@@ -109,6 +109,9 @@ class _Encoder:
             raw = torch.from_numpy(np.frombuffer(np.ascontiguousarray(array).tobytes(), dtype=np.uint8).copy())
             return {"t": "ndarray" if isinstance(value, np.ndarray) else "npscalar", "id": ref,
                     "dtype": array.dtype.str, "shape": list(array.shape), "ref": self.tensor(raw)}
+        if isinstance(value, torch.Tensor) and value.is_meta:  # a shape-only template (torch.func model batches)
+            return {"t": "meta", "id": ref, "shape": list(value.shape), "dtype": str(value.dtype).split(".")[-1],
+                    "parameter": isinstance(value, torch.nn.Parameter), "grad": bool(value.requires_grad)}
         if isinstance(value, torch.Tensor):
             if isinstance(value, torch.nn.Parameter):
                 return {"t": "parameter", "id": ref, "ref": self.tensor(value.detach().cpu().clone()),
@@ -202,6 +205,14 @@ class _Decoder:
             shape = tuple(int(s) for s in node["shape"])
             array = np.frombuffer(raw.numpy().tobytes(), dtype=dtype).reshape(shape).copy()
             value = array if kind == "ndarray" else array[()]
+            return self._keep(ident, value)
+        if kind == "meta":
+            dtype = getattr(torch, str(node["dtype"]), None)
+            if not isinstance(dtype, torch.dtype):
+                raise FormatError(f"unknown dtype {node['dtype']!r}")
+            value = torch.empty(tuple(int(s) for s in node["shape"]), dtype=dtype, device="meta")
+            if node.get("parameter"):
+                value = torch.nn.Parameter(value, requires_grad=bool(node.get("grad")))
             return self._keep(ident, value)
         if kind in ("tensor", "parameter"):
             value = self.tensor(node["ref"]).clone()
