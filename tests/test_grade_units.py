@@ -398,3 +398,27 @@ def test_an_over_long_line_from_a_sandbox_is_malformed_output_not_grader_memory(
     result = runner._drive([sys.executable, "-c", code], None, None, {}, None, runner.Limits(total_timeout=30),
                            tmp_path, sandboxed=True)
     assert result.status == RunStatus.MALFORMED and "longer than 1 MiB" in result.detail
+
+
+def test_without_cgroups_the_summary_and_every_report_say_so(tmp_path, monkeypatch, no_sandbox, capsys):
+    from utils.grading import jail
+
+    monkeypatch.setenv(jail.NO_CGROUP_ENV, "1")
+    monkeypatch.setattr(cli, "probe_bwrap", lambda: "/usr/bin/bwrap")
+    seen = []
+    fake = fake_grade_one({"ada": True})
+
+    def grade(submission, *args, warning="", **kwargs):
+        seen.append(warning)
+        result = fake(submission, *args, **kwargs)
+        result.warning = warning
+        return result
+
+    monkeypatch.setattr(batch_module, "grade_one", grade)
+    touch(tmp_path / "b" / "ada" / f"{NOTEBOOK}.ipynb")
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: no per-sandbox cgroup" in captured.out and "no per-sandbox cgroup" in seen[0]
+    report = json.loads((out / "ada" / f"{NOTEBOOK}.json").read_text())
+    assert "WARNING: no per-sandbox cgroup" in report["output"] and report["extra_data"]["warning"] == seen[0]
