@@ -67,6 +67,7 @@ EXPECTED = {
     # the attacks of issue 18 (the resource limits are in test_grade_limits.py)
     "forge_through_proc_fd": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "library_wrapper": ("ok", {"1.1": "passed", "1.2": "passed"}),  # scores, and is flagged from the host
+    "nested_answers": ("ok", {"1.1": "failed", "1.2": "failed"}),  # its own 0, never a grader error
 }
 # graded after the hostile ones (ids sort last): they must keep full marks
 HONEST = ("zz-honest-1", "zz-honest-2")
