@@ -42,11 +42,18 @@ cp tests/fixtures/hostile/01_overfit_a_model__fork_bomb.ipynb "$ROOTFS/autograde
 touch -d '1 hour ago' "$ROOTFS/autograder/submission/01_copy.ipynb"  # the older one: not graded
 echo '{"users": [{"email": "ada@example.org"}]}' > "$ROOTFS/autograder/submission_metadata.json"
 
-CACHE=()  # the host's pip cache, when it has one, saves downloading the pins again
-if [ -d /root/.cache/pip ]; then mkdir -p "$ROOTFS/root/.cache/pip"; CACHE=(--bind /root/.cache/pip /root/.cache/pip); fi
+EXTRA=()  # the host's pip cache, when it has one, saves downloading the pins again
+if [ -d /root/.cache/pip ]; then mkdir -p "$ROOTFS/root/.cache/pip"; EXTRA+=(--bind /root/.cache/pip /root/.cache/pip); fi
+# Behind a TLS-intercepting proxy the host names its CA bundle (SSL_CERT_FILE / PIP_CERT): the new root trusts it too.
+CA="${PIP_CERT:-${SSL_CERT_FILE:-}}"
+if [ -n "$CA" ] && [ -f "$CA" ]; then
+  mkdir -p "$ROOTFS$(dirname "$CA")" && touch "$ROOTFS$CA"
+  EXTRA+=(--ro-bind "$CA" "$CA" --setenv PIP_CERT "$CA" --setenv SSL_CERT_FILE "$CA" --setenv REQUESTS_CA_BUNDLE "$CA")
+fi
 enter() {
-  bwrap --bind "$ROOTFS" / "${CACHE[@]}" --dev /dev --proc /proc --bind /sys /sys \
-    --ro-bind /etc/resolv.conf /etc/resolv.conf --tmpfs /tmp --unshare-pid --unshare-uts --die-with-parent \
+  bwrap --bind "$ROOTFS" / "${EXTRA[@]}" --dev /dev --proc /proc --bind /sys /sys \
+    --ro-bind /etc/resolv.conf /etc/resolv.conf --perms 1777 --tmpfs /tmp --unshare-pid --unshare-uts \
+    --die-with-parent \
     --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --setenv HOME /root -- "$@"
 }
 
