@@ -422,3 +422,40 @@ def test_without_cgroups_the_summary_and_every_report_say_so(tmp_path, monkeypat
     assert "WARNING: no per-sandbox cgroup" in captured.out and "no per-sandbox cgroup" in seen[0]
     report = json.loads((out / "ada" / f"{NOTEBOOK}.json").read_text())
     assert "WARNING: no per-sandbox cgroup" in report["output"] and report["extra_data"]["warning"] == seen[0]
+
+
+@pytest.mark.parametrize("source, needle", [
+    ("from utils.inference import per_record_loss\ndef per_record_losses(logits, labels):\n"
+     "    return per_record_loss(logits, labels)", "utils.inference.per_record_loss"),
+    ("import utils.inference as inf\ndef _helper(a, b):\n    return inf.per_record_loss(a, b)\n"
+     "def per_record_losses(logits, labels):\n    return _helper(logits, labels)", "utils.inference.per_record_loss"),
+    ("from utils import inference\nf = inference.per_record_loss\ndef per_record_losses(logits, labels):\n"
+     "    return f(logits, labels)", "utils.inference.per_record_loss"),
+    ("from utils.inference import per_record_loss as per_record_losses", "imported from `utils.inference"),
+    ("import utils\nper_record_losses = utils.inference.per_record_loss", "bound by an assignment"),
+    ("def per_record_losses(logits, labels):\n    import importlib\n"
+     "    return importlib.import_module('utils.inference').per_record_loss(logits, labels)", "run time"),
+    ("def per_record_losses(logits, labels):\n    return getattr(__import__('utils'), 'x')(logits)", "run time"),
+    ("exec('def per_record_losses(a, b): return a')", "not defined by a `def`"),
+    ("from helper import f\ndef per_record_losses(logits, labels):\n    return f(logits, labels)", "`helper.f`"),
+])
+def test_provenance_is_read_from_the_notebook_source_and_flags_library_answers(source, needle):
+    from utils.grading.provenance import function_flags
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np"),
+                                         nbformat.v4.new_code_cell(source)])
+    flags = function_flags(nb, ex01.q1)
+    assert any(needle in f for f in flags), flags
+
+
+def test_provenance_leaves_honest_and_allowed_code_unflagged():
+    from utils.checks import ex06
+    from utils.grading.provenance import function_flags
+
+    honest = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import numpy as np\nfrom utils.metrics import clopper_pearson\n"
+        "def _mean(x):\n    return np.mean(x)\n"
+        "def cp_epsilon_lower_bound(true_positives, n_members, false_positives, n_nonmembers, delta):\n"
+        "    low = clopper_pearson(true_positives, n_members)\n    return float(_mean(low))")])
+    assert function_flags(honest, ex06.q2) == []  # 6.2 allows utils.metrics.clopper_pearson
+    assert function_flags(honest, ex06.q1)[0].startswith("`dp_max_tpr` is not defined")
