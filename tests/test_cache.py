@@ -163,3 +163,100 @@ def test_unkeyable_arguments_are_named():
     with pytest.raises(TypeError, match=r"not cached\(train_and_measure\(X, y, \.\.\.\)\)"):
         cache.cached(slow_square(2))
     assert len(CALLS) == 1  # only the call written by mistake ran
+
+
+# ----------------------------------------------------------------------------- issue 18: entries cannot run code
+def replace_entry(entry, payload: bytes) -> None:
+    """Write `payload` as the entry, with a checksum that matches (anyone can compute it: no secret)."""
+    import hashlib
+
+    entry.path.write_bytes(payload)
+    meta_path = entry.path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(payload).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+
+
+class RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_tampered_entry_with_a_matching_checksum_runs_nothing(tmp_path):
+    import io
+
+    cache.cached(slow_square, 3)
+    (entry,) = cache.entries()
+    marker = tmp_path / "pwned"
+    for payload in ({"format": 2, "skeleton": "1", "tensors": {"a": RunsCode(marker)}},
+                    {"value": RunsCode(marker), "rng": None}):
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)  # a pickle inside: loaded with weights_only=True it is refused
+        replace_entry(entry, buffer.getvalue())
+        assert cache.cached(slow_square, 3)["value"] == 9
+        assert not marker.exists()
+        replace_entry(entry, __import__("pickle").dumps(RunsCode(marker)))  # a bare pickle, as entries were
+        assert cache.cached(slow_square, 3)["value"] == 9
+        assert not marker.exists()
+    assert len(CALLS) == 5  # every tampered entry was recomputed
+
+
+def _damaged(kind):
+    from utils import cache_format
+
+    good = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if kind == "truncated":
+        return None
+    if kind == "list instead of dict":
+        return cache_format.dumps([{"value": 9}, good])
+    if kind == "value of the wrong shape":
+        return cache_format.dumps({"value": 9, "rng": good, "extra": 1})
+    if kind == "bad python rng":
+        return cache_format.dumps({"value": 9, "rng": {**good, "python": (3, (1, 2), None)}})
+    if kind == "bad numpy rng":
+        bad = ("MT19937", np.zeros(3, np.uint32), 0, 0, 0.0)
+        return cache_format.dumps({"value": 9, "rng": {**good, "numpy": bad}})
+    if kind == "bad torch rng":
+        return cache_format.dumps({"value": 9, "rng": {**good, "torch": torch.zeros(3, dtype=torch.uint8)}})
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "list instead of dict", "value of the wrong shape", "bad python rng",
+                                  "bad numpy rng", "bad torch rng"])
+def test_any_damaged_entry_is_recomputed_never_a_raw_error(kind):
+    cache.cached(slow_square, 3)
+    (entry,) = cache.entries()
+    payload = _damaged(kind)
+    replace_entry(entry, entry.path.read_bytes()[: len(entry.path.read_bytes()) // 2] if payload is None else payload)
+    state = random.getstate()
+    assert cache.cached(slow_square, 3)["value"] == 9
+    assert len(CALLS) == 2
+    random.setstate(state)  # the global generators still work
+    assert cache.cached(slow_square, 3)["value"] == 9 and len(CALLS) == 2  # and the rewritten entry is a hit
+
+
+def test_models_dataclasses_and_shared_objects_come_back_as_computed():
+    from utils.data import make_membership_split
+    from utils.models import MLP
+
+    def build(seed=0):
+        torch.manual_seed(seed)
+        model = MLP(hidden=(8,), dropout=0.2)
+        model.eval()
+        split = make_membership_split(np.arange(40) % 10, n_members=10, n_nonmembers=10, seed=seed)
+        return {"model": model, "again": model, "split": split, "n": 2**60 + 1}
+
+    first = cache.cached(build)
+    second = cache.cached(build)
+    x = torch.randn(4, 196)
+    assert torch.equal(first["model"](x), second["model"](x)) and second["again"] is second["model"]
+    assert not second["model"].training and second["n"] == 2**60 + 1
+    assert type(second["split"]) is type(first["split"]) and np.array_equal(second["split"].members,
+                                                                             first["split"].members)
+    assert len(CALLS) == 0 and len(cache.entries()) == 1
+    assert cache.entries()[0].path.suffix == ".pt"

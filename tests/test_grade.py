@@ -60,9 +60,14 @@ EXPECTED = {
     "fill_disk": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "plant_directory": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "network": ("ok", {"1.1": "failed", "1.2": "failed"}),
-    "kill_worker": ("dead", {"1.1": "not run", "1.2": "not run"}),
+    # the worker is the sandbox's pid 1 (bwrap --as-pid-1): the kernel cannot kill it
+    "kill_worker": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "forge_answers": ("ok", {"1.1": "failed", "1.2": "failed"}),
     "outside_function": ("ok", {"1.1": "passed", "1.2": "passed"}),  # scores, and is flagged
+    # the attacks of issue 18 (the resource limits are in test_grade_limits.py)
+    "forge_through_proc_fd": ("ok", {"1.1": "failed", "1.2": "failed"}),
+    "library_wrapper": ("ok", {"1.1": "passed", "1.2": "passed"}),  # scores, and is flagged from the host
+    "nested_answers": ("ok", {"1.1": "failed", "1.2": "failed"}),  # its own 0, never a grader error
 }
 # graded after the hostile ones (ids sort last): they must keep full marks
 HONEST = ("zz-honest-1", "zz-honest-2")
@@ -248,6 +253,23 @@ def test_answers_from_functions_defined_elsewhere_are_flagged(batch):
     assert "FLAGGED" in hidden(report, "1.1")["output"] and "FLAGGED" not in hidden(report, "1.2")["output"]
     row = next(r for r in batch.rows if r["student"] == "outside_function" and r["question"] == "1.1")
     assert "helper.per_record_losses" in row["flag"]
+
+
+def test_an_answer_that_calls_a_library_function_is_flagged_from_the_notebook_source(batch):
+    report = batch.reports[("library_wrapper", NOTEBOOK)]  # it silenced the kernel's own check
+    flag = hidden(report, "1.1")["extra_data"]["flag"]
+    assert "utils.inference.per_record_loss" in flag and "FLAGGED" in hidden(report, "1.1")["output"]
+    assert hidden(report, "1.2")["extra_data"]["flag"] == ""
+    row = next(r for r in batch.rows if r["student"] == "library_wrapper" and r["question"] == "1.1")
+    assert "utils.inference.per_record_loss" in row["flag"]
+    line = next(x for x in batch.result.stdout.splitlines() if x.startswith("library_wrapper "))
+    assert "uses the course library" in line  # the summary's note
+
+
+def test_no_descriptor_of_the_grader_is_reachable_from_the_sandbox(batch):
+    report = batch.reports[("forge_through_proc_fd", NOTEBOOK)]
+    assert report["extra_data"]["run_status"] == "ok" and "not your fault" not in json.dumps(report)
+    assert report["extra_data"]["protections"]["sandbox"] == "bubblewrap"
 
 
 def test_nothing_outlives_the_batch_or_rewrites_its_results(batch):

@@ -3,6 +3,7 @@ grader errors, scoring rules (timeouts keep earlier checks, flags, written answe
 
 import csv
 import json
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -114,13 +115,14 @@ def test_fractional_timeouts_are_accepted():
 # ------------------------------------------------------------------- --out: lock, refuse, merge, grader errors
 def fake_grade_one(score_by_student):
     """A stand-in for grading: the reference's answers for students in `score_by_student`, zeros otherwise."""
-    def grade(submission, exercises, course, limits, *, seed, bwrap, env=None):
+    def grade(submission, exercises, course, limits, *, seed, bwrap, env=None, warning=""):
         if submission.student == "broken-grader":
             raise OSError(28, "No space left on device")
         _, _, cases = scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))
         good = score_by_student.get(submission.student, False)
         run = fake_run(lines=answer_lines(cases, right=good))
-        result = scoring.NotebookResult(submission.student, submission.notebook, 1, [], run.status)
+        result = scoring.NotebookResult(submission.student, submission.notebook, 1, [], run.status,
+                                        source=str(submission.path))
         result.tests = scoring.score_run(ex01.EXERCISE, cases, run, result.status)
         result.tests += scoring.written_tests(ex01.EXERCISE, {"1.3": "Lower loss." if good else ""})
         return result
@@ -149,8 +151,12 @@ def test_earlier_results_are_refused_or_merged_and_regraded_rows_replaced(tmp_pa
     assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 2
     assert read_rows(out) == first  # refused: nothing touched
     monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"bo": True, "cy": True}))
+    # bo's exercise 01 comes from another file now: replacing his grade must be asked for (--replace)
     assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress",
-                     "--merge"]) == 0
+                     "--merge"]) == 2
+    assert read_rows(out) == first
+    assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress",
+                     "--merge", "--replace"]) == 0
     rows = read_rows(out)
     scores = {(r["student"], r["question"]): r["score"] for r in rows}
     assert scores[("ada", "1.1")] == "2" and scores[("bo", "1.1")] == "2" and scores[("cy", "1.2")] == "2"
@@ -291,3 +297,165 @@ def test_reports_never_hold_the_seed_or_the_source_path():
     result = scoring.NotebookResult("ada", NOTEBOOK, 1, [], RunStatus.OK, source="/secret/submissions/ada/x.ipynb")
     text = json.dumps(result.to_gradescope())
     assert "seed" not in text and "/secret" not in text
+
+
+# ----------------------------------------------------------------------------- issue 18: classes 3 and 5
+def test_one_grade_per_exercise_per_student_copies_under_other_titles_are_refused(tmp_path, capsys):
+    a = touch(tmp_path / "ada" / f"{NOTEBOOK}.ipynb")
+    b = touch(tmp_path / "ada" / f"{NOTEBOOK} .ipynb")  # a trailing space
+    c = touch(tmp_path / "ada" / "01_copy_for_points.ipynb")
+    touch(tmp_path / "ada" / "02_the_loss_attack.ipynb")
+    found, _, collisions = find_submissions([tmp_path])
+    assert [s.number for s in found] == [1, 2] and len(collisions) == 2
+    named = " ".join(str(x) for x in collisions)
+    assert all(str(p) in named for p in (a, b, c)) and "exercise 01" in named
+    assert cli.main([str(tmp_path), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox"]) == 2
+    assert "one grade per exercise" in capsys.readouterr().err and not (tmp_path / "out" / "scores.csv").exists()
+
+
+def test_a_long_id_gets_a_short_distinct_folder_and_the_batch_publishes(tmp_path, monkeypatch, no_sandbox):
+    long_a, long_b = "é" * 99 + "a", "é" * 99 + "b"  # legal ids (100 characters), 300 bytes encoded
+    for student in (long_a, long_b, "ada"):
+        touch(tmp_path / "b" / f"{NOTEBOOK}__{student}.ipynb")
+    for student in (long_a, long_b):
+        assert len(file_name(student).encode()) <= 160
+    assert file_name(long_a) != file_name(long_b)
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({long_a: True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    assert {r["student"] for r in read_rows(out)} == {long_a, long_b, "ada"}
+
+
+def test_formula_ids_are_inert_in_scores_csv_and_read_back_under_merge(tmp_path, monkeypatch, no_sandbox):
+    touch(tmp_path / "b" / f"{NOTEBOOK}__=HYPERLINK(1).ipynb")
+    touch(tmp_path / "b" / f"{NOTEBOOK}__ada.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"=HYPERLINK(1)": True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    cells = [r["student"] for r in read_rows(out)]
+    assert "'=HYPERLINK(1)" in cells and not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    touch(tmp_path / "c" / f"{NOTEBOOK}__bo.ipynb")
+    assert cli.main([str(tmp_path / "c"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress", "--merge"]) == 0
+    cells = [r["student"] for r in read_rows(out)]
+    assert cells.count("'=HYPERLINK(1)") == 3 and "''=HYPERLINK(1)" not in cells
+
+
+def test_a_carriage_return_in_a_title_never_reaches_the_terminal(tmp_path, monkeypatch, no_sandbox, capsys):
+    touch(tmp_path / "ada" / "01_x\rzz-honest 01_overfit_a_model  4:4.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({}))
+    assert cli.main([str(tmp_path), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.out + captured.err and "\\r" in captured.out
+    names = [p.name for p in (tmp_path / "out" / "ada").iterdir()]
+    assert names == ["01_x%0Dzz-honest%2001_overfit_a_model%20%204%3A4.json"]
+
+
+def test_merge_keeps_one_id_per_student_and_refuses_a_flat_file_replacing_a_grade(tmp_path, monkeypatch, no_sandbox,
+                                                                                   capsys):
+    touch(tmp_path / "first" / "zoe" / f"{NOTEBOOK}.ipynb")
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({"zoe": True}))
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "first"), "--out", str(out), "--unsafe-no-sandbox", "--no-progress"]) == 0
+    first = read_rows(out)
+    touch(tmp_path / "second" / "Zoe" / "02_the_loss_attack.ipynb")  # a case variant: the same student
+    assert cli.main([str(tmp_path / "second"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 2
+    assert "spelled 'zoe'" in capsys.readouterr().err and read_rows(out) == first
+    touch(tmp_path / "third" / f"{NOTEBOOK}__zoe.ipynb")  # yan drops a flat file claiming zoe
+    monkeypatch.setattr(batch_module, "grade_one", fake_grade_one({}))
+    assert cli.main([str(tmp_path / "third"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 2
+    err = capsys.readouterr().err
+    assert "would replace 'zoe'" in err and str(tmp_path / "first" / "zoe" / f"{NOTEBOOK}.ipynb") in err
+    assert read_rows(out) == first
+    # grading zoe's own file again is a regrade, not a replacement
+    assert cli.main([str(tmp_path / "first"), "--out", str(out), "--unsafe-no-sandbox", "--merge"]) == 0
+
+
+def test_a_lock_file_that_is_a_symlink_is_never_followed(tmp_path, capsys):
+    victim = touch(tmp_path / "precious.txt", "keep me")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".grader.lock").symlink_to(victim)
+    nb = touch(tmp_path / "ada" / f"{NOTEBOOK}.ipynb")
+    assert cli.main([str(nb), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox"]) == 2
+    assert victim.read_text() == "keep me" and "lock file" in capsys.readouterr().err
+
+
+def test_malformed_answers_from_a_sandbox_are_the_students_zero_never_a_grader_error():
+    from utils.grading.runner import _result_from
+
+    deep = "[" * 100_000 + "]" * 100_000
+    fine = json.dumps({"id": "1.1/hidden", "origin": "notebook", "answers": []})
+    run = _result_from({"status": "ok", "answers": [deep, "{" * 70 + "}" * 70, fine, 5]}, 1.0)
+    assert run.status == RunStatus.OK and len(run.answer_lines) == 1
+    tests = scoring.score_run(ex01.EXERCISE, scoring.draw_inputs(ex01.EXERCISE, np.random.default_rng(0))[2], run)
+    assert sum(t.score for t in tests) == 0
+
+
+def test_an_over_long_line_from_a_sandbox_is_malformed_output_not_grader_memory(tmp_path, monkeypatch):
+    from utils.grading import runner
+
+    monkeypatch.setattr(runner, "MAX_EVENT_BYTES", 2**20)
+    code = "import sys; sys.stdout.write('x' * (3 * 2**20)); sys.stdout.flush()"
+    result = runner._drive([sys.executable, "-c", code], None, None, {}, None, runner.Limits(total_timeout=30),
+                           tmp_path, sandboxed=True)
+    assert result.status == RunStatus.MALFORMED and "longer than 1 MiB" in result.detail
+
+
+def test_without_cgroups_the_summary_and_every_report_say_so(tmp_path, monkeypatch, no_sandbox, capsys):
+    from utils.grading import jail
+
+    monkeypatch.setenv(jail.NO_CGROUP_ENV, "1")
+    monkeypatch.setattr(cli, "probe_bwrap", lambda: "/usr/bin/bwrap")
+    seen = []
+    fake = fake_grade_one({"ada": True})
+
+    def grade(submission, *args, warning="", **kwargs):
+        seen.append(warning)
+        result = fake(submission, *args, **kwargs)
+        result.warning = warning
+        return result
+
+    monkeypatch.setattr(batch_module, "grade_one", grade)
+    touch(tmp_path / "b" / "ada" / f"{NOTEBOOK}.ipynb")
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "b"), "--out", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: no per-sandbox cgroup" in captured.out and "no per-sandbox cgroup" in seen[0]
+    report = json.loads((out / "ada" / f"{NOTEBOOK}.json").read_text())
+    assert "WARNING: no per-sandbox cgroup" in report["output"] and report["extra_data"]["warning"] == seen[0]
+
+
+@pytest.mark.parametrize("source, needle", [
+    ("from utils.inference import per_record_loss\ndef per_record_losses(logits, labels):\n"
+     "    return per_record_loss(logits, labels)", "utils.inference.per_record_loss"),
+    ("import utils.inference as inf\ndef _helper(a, b):\n    return inf.per_record_loss(a, b)\n"
+     "def per_record_losses(logits, labels):\n    return _helper(logits, labels)", "utils.inference.per_record_loss"),
+    ("from utils import inference\nf = inference.per_record_loss\ndef per_record_losses(logits, labels):\n"
+     "    return f(logits, labels)", "utils.inference.per_record_loss"),
+    ("from utils.inference import per_record_loss as per_record_losses", "imported from `utils.inference"),
+    ("import utils\nper_record_losses = utils.inference.per_record_loss", "bound by an assignment"),
+    ("def per_record_losses(logits, labels):\n    import importlib\n"
+     "    return importlib.import_module('utils.inference').per_record_loss(logits, labels)", "run time"),
+    ("def per_record_losses(logits, labels):\n    return getattr(__import__('utils'), 'x')(logits)", "run time"),
+    ("exec('def per_record_losses(a, b): return a')", "not defined by a `def`"),
+    ("from helper import f\ndef per_record_losses(logits, labels):\n    return f(logits, labels)", "`helper.f`"),
+])
+def test_provenance_is_read_from_the_notebook_source_and_flags_library_answers(source, needle):
+    from utils.grading.provenance import function_flags
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np"),
+                                         nbformat.v4.new_code_cell(source)])
+    flags = function_flags(nb, ex01.q1)
+    assert any(needle in f for f in flags), flags
+
+
+def test_provenance_leaves_honest_and_allowed_code_unflagged():
+    from utils.checks import ex06
+    from utils.grading.provenance import function_flags
+
+    honest = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import numpy as np\nfrom utils.metrics import clopper_pearson\n"
+        "def _mean(x):\n    return np.mean(x)\n"
+        "def cp_epsilon_lower_bound(true_positives, n_members, false_positives, n_nonmembers, delta):\n"
+        "    low = clopper_pearson(true_positives, n_members)\n    return float(_mean(low))")])
+    assert function_flags(honest, ex06.q2) == []  # 6.2 allows utils.metrics.clopper_pearson
+    assert function_flags(honest, ex06.q1)[0].startswith("`dp_max_tpr` is not defined")

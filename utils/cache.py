@@ -4,7 +4,7 @@
     curve = cached(generalization_curve, X, y, split, sizes, n_models=4, epochs=epochs, seed=0)
 
 ``cached(fn, *args, **kwargs)`` returns exactly what ``fn(*args, **kwargs)`` returns. The first call
-computes it and stores it under ``data/cache/<module.function>/<key>.pkl`` with a readable
+computes it and stores it under ``data/cache/<module.function>/<key>.pt`` with a readable
 ``<key>.json`` beside it (the function, the parameters, when and how long it took); later calls with
 the same parameters load it in milliseconds. ``python -m utils.demo LESSON`` runs a lesson once so that
 its cached experiments are on disk before class.
@@ -21,9 +21,17 @@ What the key covers, so that a stale result is rebuilt and never silently reused
 A hit also restores Python's, NumPy's and PyTorch's global random generators to where the computation
 left them, so the cells after it draw the same numbers whether the result came from disk or not.
 
+Entries hold data only, never code (`utils.cache_format`: a ``torch.save`` file of tensors and a
+JSON skeleton, read with ``weights_only=True``): a cache folder that others can write (a shared
+``data/cache`` on a JupyterHub) cannot run anything in whoever loads it. An entry that is damaged in
+any way (truncated, foreign, of the wrong shape, with random-generator states that do not load)
+is recomputed and overwritten.
+
 Rules for a cached function: it must be a pure function of its arguments (randomness through a
-``seed=`` argument, as everywhere in the course), and its result must pickle (arrays, dataclasses,
-models). An argument whose value cannot be keyed (an open file, a ``np.random.Generator`` whose state
+``seed=`` argument, as everywhere in the course), and its result must be made of numbers, strings,
+arrays, tensors, lists, tuples, dicts, sets, and dataclasses, models (`torch.nn.Module`) and other
+plain objects of the course library or ``torch.nn`` (a result that is not is returned uncached,
+with a warning). An argument whose value cannot be keyed (an open file, a ``np.random.Generator`` whose state
 the call would consume) raises a ``TypeError`` that names it.
 
 Environment: ``COURSE_CACHE_DIR`` moves the cache (default ``data/cache``); ``COURSE_CACHE=off``
@@ -41,7 +49,6 @@ import inspect
 import json
 import logging
 import os
-import pickle
 import platform
 import random
 import struct
@@ -50,10 +57,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cache_format
+
 __all__ = ["CACHE_DIR", "CacheEntry", "cache_dir", "cache_enabled", "cache_key", "cached", "code_digest", "entries"]
 
 LIBRARY = Path(__file__).resolve().parent
 CACHE_DIR = LIBRARY.parent / "data" / "cache"
+ENTRY_SUFFIX = ".pt"  # `utils.cache_format`; old ``.pkl`` entries are never read (nor unpickled)
 _log = logging.getLogger(__name__)
 
 
@@ -197,7 +207,7 @@ def cache_key(fn, args=(), kwargs=None) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class CacheEntry:
-    """One stored result: ``<folder>/<key>.pkl`` and its description ``<key>.json``."""
+    """One stored result: ``<folder>/<key>.pt`` and its description ``<key>.json``."""
 
     path: Path
     meta: dict
@@ -218,7 +228,10 @@ def entries(root=None) -> list[CacheEntry]:
     found = []
     for meta_path in sorted(root.glob("*/*.json")):
         try:
-            found.append(CacheEntry(meta_path.with_suffix(".pkl"), json.loads(meta_path.read_text())))
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                continue
+            found.append(CacheEntry(meta_path.with_suffix(ENTRY_SUFFIX), meta))
         except (OSError, ValueError):
             continue  # half-written or foreign file: not an entry
     return found
@@ -230,6 +243,22 @@ def _rng_states():
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
 
 
+def _checked_rng_states(states):
+    """The states, once each has been loaded into a fresh generator; FormatError when one does not load."""
+    import torch
+
+    try:
+        if not isinstance(states, dict):
+            raise TypeError(f"a {type(states).__name__}, not a dict")
+        random.Random().setstate(states["python"])
+        np.random.RandomState().set_state(states["numpy"])
+        torch.Generator().set_state(states["torch"])
+    except (TypeError, ValueError, KeyError, RuntimeError, OverflowError, IndexError) as exc:
+        raise cache_format.FormatError(f"random-generator states that do not load ({type(exc).__name__}: "
+                                       f"{str(exc)[:100]})") from None
+    return states
+
+
 def _restore_rng_states(states) -> None:
     import torch
 
@@ -238,23 +267,30 @@ def _restore_rng_states(states) -> None:
     torch.set_rng_state(states["torch"])
 
 
-def _load(pkl: Path, meta_path: Path, code: str):
+def _load(entry: Path, meta_path: Path, code: str):
     """The stored (value, rng states), or None with the reason logged when missing, stale or damaged."""
-    if not (pkl.exists() and meta_path.exists()):
+    if not (entry.exists() and meta_path.exists()):
         return None
     try:
         meta = json.loads(meta_path.read_text())
-        payload = pkl.read_bytes()
-    except (OSError, ValueError):
+        payload = entry.read_bytes()
+    except (OSError, ValueError) as exc:
+        _log.warning("cache entry %s cannot be read (%s); recomputing", entry, exc)
         return None
-    if meta.get("code_digest") != code:
-        _log.info("cache entry %s is stale (written by other code); recomputing", pkl)
+    if not isinstance(meta, dict) or meta.get("code_digest") != code:
+        _log.info("cache entry %s is stale (written by other code); recomputing", entry)
         return None
     if meta.get("sha256") != hashlib.sha256(payload).hexdigest():
-        _log.warning("cache entry %s is damaged (checksum mismatch); recomputing", pkl)
+        _log.warning("cache entry %s is damaged (checksum mismatch); recomputing", entry)
         return None
-    stored = pickle.loads(payload)
-    return stored["value"], stored["rng"]
+    try:
+        stored = cache_format.loads(payload)
+        if not isinstance(stored, dict) or set(stored) != {"value", "rng"}:
+            raise cache_format.FormatError("not a {value, rng} entry")
+        return stored["value"], _checked_rng_states(stored["rng"])
+    except cache_format.FormatError as exc:
+        _log.warning("cache entry %s is damaged (%s); recomputing", entry, exc)
+        return None
 
 
 def _describe(value, limit: int = 200) -> str:
@@ -263,7 +299,11 @@ def _describe(value, limit: int = 200) -> str:
 
 
 def _store(pkl: Path, meta_path: Path, value, rng, meta: dict) -> None:
-    payload = pickle.dumps({"value": value, "rng": rng}, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        payload = cache_format.dumps({"value": value, "rng": rng})
+    except Exception as exc:  # any value the format cannot hold: the result is still returned, uncached
+        _log.warning("the result of %s cannot be stored in the cache (%s); it is used uncached", pkl.parent.name, exc)
+        return
     meta = {**meta, "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
     try:
         pkl.parent.mkdir(parents=True, exist_ok=True)
@@ -281,7 +321,8 @@ def cached(fn, /, *args, **kwargs):
     Parameters
     ----------
     fn : callable
-        A pure function of its arguments (seeded through an argument) whose result pickles.
+        A pure function of its arguments (seeded through an argument) whose result the cache can
+        store (see the module docstring).
     *args, **kwargs
         Passed to `fn`; every one is part of the key (see the module docstring).
 
@@ -302,7 +343,7 @@ def cached(fn, /, *args, **kwargs):
     key = cache_key(fn, args, kwargs)
     code = code_digest(fn)
     folder = cache_dir() / _function_name(fn)
-    pkl, meta_path = folder / f"{key[:32]}.pkl", folder / f"{key[:32]}.json"
+    pkl, meta_path = folder / f"{key[:32]}{ENTRY_SUFFIX}", folder / f"{key[:32]}.json"
     hit = _load(pkl, meta_path, code)
     if hit is not None:
         value, rng = hit

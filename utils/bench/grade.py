@@ -4,8 +4,11 @@
 
 Prints
 
-1. the start-up cost of one bubblewrap sandbox: ``python -c pass`` inside it vs outside (best of 5);
-2. the start-up cost per notebook: a one-cell notebook graded in the sandbox vs with
+1. the start-up cost of one bubblewrap sandbox: ``python -c pass`` inside it vs outside (best of 5),
+   and inside the full sandbox of issue 18 (its cgroups made and removed, the launcher that joins
+   them and, as root, drops to an unprivileged host uid): the cost of the new limits;
+2. the start-up cost per notebook: a one-cell notebook graded in the sandbox with its cgroups (now),
+   in the sandbox without cgroups (``COURSE_GRADER_NO_CGROUP=1``, as before issue 18) and with
    ``--unsafe-no-sandbox`` (kernel start included; best of 3);
 3. the wall time of grading ``--copies`` copies of each ``solutions/NN_*.ipynb`` with ``--jobs``
    sandboxes at once (``COURSE_FAST=1`` unless ``--no-fast``), and the time per notebook.
@@ -18,6 +21,7 @@ Nothing is asserted: timings on a shared machine are noisy; compare figures from
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -40,12 +44,18 @@ def _best(samples) -> str:
 
 
 def _bwrap_startup(bwrap, repeats=5):
+    """Seconds of ``python -c pass``: in bubblewrap alone, outside, and in the full sandbox (cgroups, uid)."""
+    from ..grading.jail import Jail
     from ..grading.sandbox import COURSE_DIR, HOME_DIR, Limits, bwrap_command, sandbox_env
 
     env = sandbox_env(Limits(), {}, course=COURSE_DIR, home=HOME_DIR)
-    inside, outside = [], []
+    inside, outside, jailed = [], [], []
     scratch = Path(tempfile.mkdtemp())
     try:
+        scratch.chmod(0o755)
+        (scratch / "submission").mkdir(mode=0o755)
+        notebook = scratch / "submission" / "x.ipynb"
+        notebook.write_text("{}")
         command = bwrap_command(bwrap, course=scratch, notebook=None, limits=Limits()) + [sys.executable, "-c", "pass"]
         for _ in range(repeats):
             t = time.perf_counter()
@@ -54,13 +64,18 @@ def _bwrap_startup(bwrap, repeats=5):
             t = time.perf_counter()
             subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
             outside.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            with Jail(bwrap, course=scratch, notebook=notebook, limits=Limits()) as jail:
+                subprocess.run(jail.full_command([sys.executable, "-c", "pass"]), env=env, check=True)
+            jailed.append(time.perf_counter() - t)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return inside, outside
+    return inside, outside, jailed
 
 
-def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "no sandbox")):
+def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "sandbox, no cgroup", "no sandbox")):
     from ..grading.batch import _remove_tree, course_copy
+    from ..grading.jail import NO_CGROUP_ENV
     from ..grading.runner import run_submission
     from ..grading.sandbox import Limits
 
@@ -71,11 +86,16 @@ def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "no s
     try:
         for _ in range(repeats):
             for mode in modes:
-                wrap = bwrap if mode == "sandbox" else None
-                t = time.perf_counter()
-                run = run_submission(data, "01_x.ipynb", lambda: ({"questions": []}, {"a": np.zeros(1)}, 1.0), course,
-                                     Limits(), bwrap=wrap)
-                times[mode].append(time.perf_counter() - t)
+                wrap = bwrap if mode.startswith("sandbox") else None
+                if mode == "sandbox, no cgroup":
+                    os.environ[NO_CGROUP_ENV] = "1"
+                try:
+                    t = time.perf_counter()
+                    run = run_submission(data, "01_x.ipynb", lambda: ({"questions": []}, {"a": np.zeros(1)}, 1.0),
+                                         course, Limits(), bwrap=wrap)
+                    times[mode].append(time.perf_counter() - t)
+                finally:
+                    os.environ.pop(NO_CGROUP_ENV, None)
                 if str(run.status) != "ok":
                     message = f"the {mode} run ended with {run.status}: {run.detail}"
                     if strict:  # a timing of a failed run would be a figure about something else
@@ -131,15 +151,21 @@ def main(argv=None) -> int:
     except SandboxUnavailable as exc:
         print(f"no sandbox here: {exc}")
         return 1
-    inside, outside = _bwrap_startup(bwrap)
+    from ..grading.jail import protections_missing
+
+    inside, outside, jailed = _bwrap_startup(bwrap)
     print("1. python -c pass, in a bubblewrap sandbox vs outside:")
-    print(f"   sandbox {_best(inside)}\n   outside {_best(outside)}")
-    print(f"   sandbox start-up cost: {min(inside) - min(outside):+.2f} s")
+    print(f"   bubblewrap alone (before issue 18)      {_best(inside)}\n   outside {_best(outside)}")
+    print(f"   full sandbox (cgroups, launcher, uid)   {_best(jailed)}")
+    print(f"   sandbox start-up cost: {min(inside) - min(outside):+.2f} s; the new limits add "
+          f"{min(jailed) - min(inside):+.3f} s" + (f" (WARNING: {protections_missing()})" if protections_missing()
+                                                   else ""))
     times = _notebook_startup(bwrap)
     print("2. a one-cell notebook graded (kernel start included):")
     for mode, samples in times.items():
-        print(f"   {mode:10s} {_best(samples)}")
-    print(f"   sandbox start-up cost per notebook: {min(times['sandbox']) - min(times['no sandbox']):+.2f} s")
+        print(f"   {mode:18s} {_best(samples)}")
+    print(f"   sandbox start-up cost per notebook: {min(times['sandbox']) - min(times['no sandbox']):+.2f} s, of "
+          f"which the cgroups: {min(times['sandbox']) - min(times['sandbox, no cgroup']):+.2f} s")
     if args.skip_batch:
         return 0
     seconds, n, full, code, err = _cohort(args.copies, args.jobs, not args.no_fast)
@@ -171,7 +197,7 @@ def headline() -> list[tuple[str, float]]:
         bwrap = probe_bwrap()
     except SandboxUnavailable as exc:
         raise SandboxUnavailable(f"no sandbox here, so no figure: {exc}") from None
-    inside, outside = _bwrap_startup(bwrap)
+    inside, outside, _ = _bwrap_startup(bwrap)
     times = _notebook_startup(bwrap, repeats=pick(default=3, fast=1), strict=True, modes=("sandbox",))
     return [("bubblewrap sandbox start-up cost, python -c pass inside minus outside (s)", min(inside) - min(outside)),
             ("one-cell notebook graded in the sandbox, kernel start included (s)", min(times["sandbox"]))]

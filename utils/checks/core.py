@@ -198,6 +198,10 @@ class FunctionQuestion:
         Numbered hints, each revealing a little more.
     points : float, default=2
         Points for passing the hidden checks (public checks alone earn none).
+    library_allowed : tuple of str, default=()
+        Course library functions (dotted, ``"utils.metrics.clopper_pearson"``) the student's function
+        may call. The grader flags an answer whose function uses any other ``utils.*`` function
+        (`utils.grading.provenance`): the library holds answers to some exercises under other names.
     """
 
     id: str
@@ -209,6 +213,7 @@ class FunctionQuestion:
     judge: Callable
     hints: list = field(default_factory=list)
     points: float = 2.0
+    library_allowed: tuple = ()
     kind = "function"
 
     # ---------------------------------------------------------------- grading, shared by check() and the grader

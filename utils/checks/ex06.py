@@ -241,6 +241,7 @@ q2 = FunctionQuestion(
     function_name="cp_epsilon_lower_bound",
     title="the Clopper-Pearson epsilon lower bound",
     reference=cp_epsilon_lower_bound,
+    library_allowed=("utils.metrics.clopper_pearson",),  # the exercise builds on the course's interval
     public_cases=_q2_public,
     hidden_cases=_q2_hidden,
     judge=_q2_judge,

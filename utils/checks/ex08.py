@@ -209,6 +209,7 @@ q2 = FunctionQuestion(
     function_name="group_tpr",
     title="the attack's TPR on a group of records",
     reference=group_tpr,
+    library_allowed=("utils.attacks.threshold",),  # the capstone reuses lesson 02's attack
     public_cases=_q2_public,
     hidden_cases=_q2_hidden,
     judge=_q2_judge,

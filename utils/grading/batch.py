@@ -23,6 +23,8 @@ from tqdm.auto import tqdm
 from ..checks import load_exercise
 from ..checks.release import ROOT, student_library, write_files
 from . import scoring
+from .jail import protections_missing
+from .provenance import function_flags
 from .runner import read_capped, run_submission
 from .sandbox import WRITABLE_COURSE_DIRS, Limits
 from .submissions import id_key
@@ -80,8 +82,11 @@ def _seed_sequence(seed: int, submission):
 
 
 def grade_one(submission, exercises: dict, course: Path, limits: Limits, *, seed: int, bwrap: str | None,
-              env=None):
-    """Grade one `Submission`; never raises for anything the submission does."""
+              env=None, warning: str = ""):
+    """Grade one `Submission`; never raises for anything the submission does.
+
+    `warning`: a protection missing on this machine (`utils.grading.jail.protections_missing`), for its report.
+    """
     loaded = exercises.get(submission.number) or LoadedExercise(None, f"no exercise {submission.number:02d}")
     unsafe = bwrap is None
     if loaded.exercise is None:
@@ -117,8 +122,10 @@ def grade_one(submission, exercises: dict, course: Path, limits: Limits, *, seed
     result = scoring.NotebookResult(
         submission.student, submission.notebook, submission.number, [], run.status, run.detail,
         stopped_at=run.stopped_at, seconds=run.seconds, output_bytes=run.output_bytes,
-        cell_errors=run.cell_errors or [], unsafe=unsafe, source=str(submission.path))
-    result.tests = scoring.score_run(exercise, drawn["cases"], run, result.status)
+        cell_errors=run.cell_errors or [], unsafe=unsafe, source=str(submission.path),
+        protections=run.protections, usage=run.usage, warning=warning)
+    flags = {q.id: function_flags(nb, q) for q in exercise.function_questions}  # on the host, from the source
+    result.tests = scoring.score_run(exercise, drawn["cases"], run, result.status, provenance=flags)
     result.tests += scoring.written_tests(exercise, scoring.written_answers(nb, exercise))
     return result
 
@@ -133,11 +140,13 @@ def grade_batch(submissions, limits: Limits, *, jobs: int = 1, seed: int | None 
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     exercises = load_exercises(s.number for s in submissions)
+    warning = protections_missing() if bwrap else ""
     course = course_copy()
     results = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(grade_one, s, exercises, course, limits, seed=seed, bwrap=bwrap, env=env): s
+            futures = {pool.submit(grade_one, s, exercises, course, limits, seed=seed, bwrap=bwrap, env=env,
+                                   warning=warning): s
                        for s in submissions}
             for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="notebook",
                                disable=not progress):

@@ -27,26 +27,51 @@ import zipfile
 from pathlib import Path
 
 from .batch import grade_batch
+from .jail import protections_missing
 from .options import UNSAFE_BANNER, number_type
-from .sandbox import Limits, SandboxUnavailable, probe_bwrap
-from .submissions import Submission, parse_name
+from .probe import probe
+from .sandbox import Limits, bwrap_path
+from .submissions import Submission, parse_name, printable
 
-__all__ = ["build_bundle", "run_gradescope", "main"]
+__all__ = ["build_bundle", "run_gradescope", "main", "one_per_exercise", "assignment_points", "describe_protections"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OPTIONS_FILE = "autograder_options.json"
+UV_VERSION = "0.13.9"  # the uv that setup.sh installs to obtain PYTHON_VERSION
+PYTHON_VERSION = "3.11"  # what pyproject.toml's requires-python and the pins need
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image (Ubuntu).
+# Gradescope runs this once when it builds the autograder image (pick the Ubuntu 22.04 base image; any
+# Debian or Ubuntu works). The pinned NumPy, SciPy and pandas need the Python of pyproject.toml (3.11),
+# which the image's python3 often is not (Ubuntu 22.04: 3.10): uv (a PyPI package) installs it.
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y bubblewrap python3 python3-venv python3-pip
-cd /autograder/source
-PY=python3
-if command -v python3.11 >/dev/null 2>&1; then PY=python3.11; fi
+apt-get install -y --no-install-recommends bubblewrap python3 python3-venv ca-certificates
+SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$SOURCE"
+# Python __PYTHON_VERSION__ from the distribution when it has it (Debian 12; Ubuntu 22.04's universe), else from uv
+PY=""
+if apt-get install -y --no-install-recommends "python__PYTHON_VERSION__" "python__PYTHON_VERSION__-venv"; then
+  PY="$(command -v "python__PYTHON_VERSION__")"
+fi
+if [ -z "$PY" ]; then
+  python3 -m venv /opt/course-uv
+  /opt/course-uv/bin/python -m pip install --quiet "uv==__UV_VERSION__"
+  # outside /root: the sandbox's unprivileged uid reads the interpreter too
+  export UV_PYTHON_INSTALL_DIR=/opt/course-python
+  /opt/course-uv/bin/uv python install "__PYTHON_VERSION__"
+  PY="$(/opt/course-uv/bin/uv python find "__PYTHON_VERSION__")"
+fi
+"$PY" --version
+rm -rf .venv
 "$PY" -m venv .venv
-.venv/bin/python -m pip install --upgrade pip
-.venv/bin/python -m pip install -r requirements.txt
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+# Does the sandbox work on this machine? Said now (and again before every submission, in results.json).
+.venv/bin/python -m utils.grade probe --out sandbox_probe.json || \
+  echo "WARNING: the grading sandbox does not work on this image (see sandbox_probe.json): every submission will be" \
+       "answered 'not graded' unless the bundle was built with --unsafe-no-sandbox" >&2
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -73,8 +98,9 @@ def build_bundle(out: Path, options: dict, root: Path = ROOT) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
+    setup = SETUP_SH.replace("__UV_VERSION__", UV_VERSION).replace("__PYTHON_VERSION__", PYTHON_VERSION)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        for name, text in (("setup.sh", setup), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
             bundle.writestr(info, text)
@@ -121,45 +147,104 @@ def run_gradescope(root: Path, options: dict) -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     student = _student_id(root)
     submissions, skipped = _find_notebooks(root / "submission", student)
-    seen, unique = set(), []
-    for sub in submissions:
-        if sub.notebook.casefold() in seen:
-            skipped.append(f"{sub.path.name}: a second copy of {sub.notebook} (only the first is graded)")
-            continue
-        seen.add(sub.notebook.casefold())
-        unique.append(sub)
+    allowed = sorted({int(n) for n in options.get("exercises") or []})
+    if allowed:
+        for sub in [s for s in submissions if s.number not in allowed]:
+            skipped.append(f"{printable(sub.path.name)}: exercise {sub.number:02d} is not part of this assignment "
+                           f"({', '.join(f'{n:02d}' for n in allowed)})")
+        submissions = [s for s in submissions if s.number in allowed]
+    unique, duplicates = one_per_exercise(submissions)
     output = []
+    for number, kept, dropped in duplicates:
+        output.append(f"Exercise {number:02d}: {len(dropped) + 1} notebooks were handed in; only the last one "
+                      f"(most recently modified) is graded: {printable(kept.path.name)}. Not graded: "
+                      + ", ".join(printable(d.path.name) for d in dropped) + ".")
+    extra = {"duplicates": [{"exercise": f"{n:02d}", "graded": k.path.name, "not_graded": [d.path.name for d in ds],
+                             "rule": "last modified"} for n, k, ds in duplicates],
+             "exercises": [f"{n:02d}" for n in allowed] or "any"}
     if skipped:
         output.append("Not graded: " + "; ".join(skipped) + ".")
     if not unique:
         output.append("No notebook named NN_title.ipynb (e.g. 01_overfit_a_model.ipynb) was found in your submission.")
-        _write_results(results_dir, {"score": 0.0, "output": " ".join(output), "tests": []})
+        _write_results(results_dir, {"score": 0.0, "output": " ".join(output), "tests": [], "extra_data": extra})
         return 0
     bwrap = None
     if not options.get("unsafe_no_sandbox"):
-        try:
-            bwrap = probe_bwrap()
-        except SandboxUnavailable as exc:
-            _write_results(results_dir, {"score": 0.0, "tests": [], "output": (
-                f"The autograder could not start its sandbox ({exc}). This is not a grade: tell your instructor.")})
+        checked = probe()  # a real sandbox, as grading makes it: before every submission
+        if not checked["ok"]:
+            extra["protections"] = {"sandbox": "", "why": checked["error"]}
+            _write_results(results_dir, {"score": 0.0, "tests": [], "extra_data": extra, "output": (
+                f"The autograder could not start its sandbox ({checked['error']}). This is not a grade: tell your "
+                "instructor.")})
             return 1
+        bwrap = bwrap_path()
     limits = Limits(**{k: options[k] for k in ("cell_timeout", "notebook_timeout", "harness_timeout", "memory_mb",
-                                               "tmpfs_mb") if k in options})
+                                               "tmpfs_mb", "pids") if k in options})
     env = {"COURSE_FAST": "1"} if options.get("fast") else {}
     results, _ = grade_batch(unique, limits, jobs=1, seed=None, bwrap=bwrap, env=env, progress=False)
     tests, score, seconds = [], 0.0, 0.0
     for result in sorted(results, key=lambda r: r.notebook):
         report = result.to_gradescope()
-        output.append(f"{result.notebook}: {report['output']}")
+        output.append(f"{printable(result.notebook)}: {report['output']}")
         for test in report["tests"]:
             tests.append({**test, "name": f"{result.notebook}: {test['name']}"})
         score += report["score"]
         seconds += report["execution_time"]
+    points = assignment_points(allowed) if allowed else sum(r.max_score for r in results)
+    score = min(score, points)  # one grade per exercise already; never above the assignment's points either
+    protections = next((r.protections for r in results if r.protections), {})
+    extra.update(protections=protections, warning=protections_missing() if bwrap else "sandbox off",
+                 assignment_points=points)
+    output.append("Protections: " + describe_protections(protections, extra["warning"]))
     if bwrap is None:
         output.append(UNSAFE_BANNER)
     _write_results(results_dir, {"score": score, "execution_time": seconds, "output": "\n\n".join(output),
-                                 "tests": tests})
+                                 "tests": tests, "extra_data": extra})
     return 0 if all(r.graded for r in results) else 1
+
+
+def one_per_exercise(submissions) -> tuple[list, list]:
+    """One notebook per exercise number: the most recently modified (then the last by name).
+
+    Returns the kept submissions and ``[(number, kept, [dropped...])]`` for every number handed in twice.
+    """
+    by_number = {}
+    for sub in submissions:
+        by_number.setdefault(sub.number, []).append(sub)
+    kept, duplicates = [], []
+    for number, subs in sorted(by_number.items()):
+        subs.sort(key=lambda s: (_mtime(s.path), s.path.name))
+        kept.append(subs[-1])
+        if len(subs) > 1:
+            duplicates.append((number, subs[-1], subs[:-1]))
+    return kept, duplicates
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def assignment_points(numbers) -> float:
+    """The automatic points of the exercises `numbers` together (their function questions' points)."""
+    from ..checks import load_exercise
+
+    return float(sum(q.points for n in numbers for q in load_exercise(n).function_questions))
+
+
+def describe_protections(protections: dict, warning: str) -> str:
+    """One sentence: what guarded this run (for results.json)."""
+    if not protections.get("sandbox"):
+        return "none: graded without a sandbox." if warning == "sandbox off" else f"unknown ({warning})."
+    parts = ["bubblewrap sandbox (no network, private /tmp, read-only root)"]
+    if protections.get("cgroup"):
+        parts.append(f"cgroup {protections['cgroup']} ({protections.get('memory_limit_mb')} MiB of memory and files, "
+                     f"{protections.get('pids_limit')} processes)")
+    parts.append(f"host uid {protections.get('host_uid')}")
+    text = ", ".join(parts) + "."
+    return text + (f" MISSING: {warning}." if warning else "")
 
 
 def _write_results(folder: Path, data: dict) -> None:
@@ -174,8 +259,12 @@ def _limit_options(parser) -> None:
     parser.add_argument("--harness-timeout", type=number_type(float, 0, 86400, low_open=True), default=60.0)
     parser.add_argument("--memory-mb", type=number_type(int, 256, 2**20), default=3072)
     parser.add_argument("--tmpfs-mb", type=number_type(int, 16, 2**20), default=256)
+    parser.add_argument("--pids", type=number_type(int, 16, 2**22), default=256)
     parser.add_argument("--fast", action="store_true", help="run notebooks with COURSE_FAST=1")
     parser.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap")
+    parser.add_argument("--exercises", type=number_type(int, 0, 99), nargs="+", default=None,
+                        help="the exercise numbers of this assignment: notebooks of other exercises are not graded, "
+                             "and the score never exceeds their points (default: any exercise)")
 
 
 def main(argv) -> int:

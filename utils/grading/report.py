@@ -22,17 +22,46 @@ import tempfile
 from pathlib import Path
 
 from .states import TestOutcome
-from .submissions import file_name
+from .submissions import file_name, id_key, printable
 
-__all__ = ["CSV_COLUMNS", "publish", "earlier_results", "summary_table", "manual_answers_text", "write_json"]
+__all__ = ["CSV_COLUMNS", "publish", "earlier_results", "summary_table", "manual_answers_text", "write_json",
+           "csv_cell", "csv_value", "exercise_of", "earlier_sources", "SOURCES_FILE"]
 
 CSV_COLUMNS = ["student", "notebook", "question", "kind", "score", "max_score", "status", "run", "flag"]
 STAGING_PREFIX = ".incoming-"
+SOURCES_FILE = ".grader-sources.json"  # instructor-only: which file each (student, exercise) grade came from
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(value) -> str:
+    """A ``scores.csv`` cell that no spreadsheet runs as a formula: a leading ``= + - @``, tab, CR or
+    quote gets a ``'`` in front (`csv_value` takes it off again)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_value(cell: str) -> str:
+    """The value a `csv_cell` was made from."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def exercise_of(notebook: str) -> str:
+    """The exercise number of a notebook name ("01" of "01_overfit_a_model"): one grade each per student."""
+    return notebook[:2]
+
+
+def earlier_sources(out: Path) -> dict:
+    """``{"<id key>/<NN>": {"student", "notebook", "source"}}`` of the grades in `out` (empty if none)."""
+    try:
+        data = json.loads((Path(out) / SOURCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_json(folder: Path, result) -> Path:
     """Write ``folder/<student>/<notebook>.json`` and return its path."""
-    path = Path(folder) / file_name(result.student) / f"{result.notebook}.json"
+    path = Path(folder) / file_name(result.student) / f"{file_name(result.notebook)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.to_gradescope(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -56,7 +85,7 @@ def _old_rows(out: Path) -> list:
         reader = csv.DictReader(f)
         if reader.fieldnames != CSV_COLUMNS:
             raise ValueError(f"{path} has columns {reader.fieldnames}, not {CSV_COLUMNS}; merge refused")
-        return list(reader)
+        return [{k: csv_value(v or "") for k, v in row.items()} for row in reader]
 
 
 def _old_written(out: Path, keep: set) -> list:
@@ -70,7 +99,7 @@ def _old_written(out: Path, keep: set) -> list:
             student, notebook = report["extra_data"]["student"], report["extra_data"]["notebook"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if (student, notebook) not in keep:
+        if (id_key(str(student)), exercise_of(str(notebook))) not in keep:
             continue
         for test in report.get("tests", []):
             outcome = (test.get("extra_data") or {}).get("outcome")
@@ -113,10 +142,11 @@ def publish(out: Path, results: list, exercises: dict, *, merge: bool) -> list:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    graded_pairs = {(r.student, r.notebook) for r in results}
+    # one grade per (student, exercise): the identity rules of one batch (`submissions.id_key`, the NN_ prefix)
+    graded_pairs = {(id_key(r.student), exercise_of(r.notebook)) for r in results}
     old_rows = _old_rows(out) if merge else []
-    kept_rows = [r for r in old_rows if (r["student"], r["notebook"]) not in graded_pairs]
-    kept_pairs = {(r["student"], r["notebook"]) for r in kept_rows}
+    kept_rows = [r for r in old_rows if (id_key(r["student"]), exercise_of(r["notebook"])) not in graded_pairs]
+    kept_pairs = {(id_key(r["student"]), exercise_of(r["notebook"])) for r in kept_rows}
     entries = _old_written(out, kept_pairs) if merge else []
     for result in results:
         entries += [(result.student, result.notebook, t.question, str(t.outcome), t.output)
@@ -131,9 +161,16 @@ def publish(out: Path, results: list, exercises: dict, *, merge: bool) -> list:
     with open(staging / "scores.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     (staging / "manual_answers.md").write_text(manual_answers_text(entries, exercises), encoding="utf-8")
-    moves += [(staging / "manual_answers.md", out / "manual_answers.md"), (staging / "scores.csv", out / "scores.csv")]
+    sources = earlier_sources(out) if merge else {}
+    sources = {k: v for k, v in sources.items() if tuple(k.rsplit("/", 1)) in kept_pairs}
+    for r in results:
+        sources[f"{id_key(r.student)}/{exercise_of(r.notebook)}"] = {"student": r.student, "notebook": r.notebook,
+                                                                   "source": r.source}
+    (staging / SOURCES_FILE).write_text(json.dumps(sources, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    moves += [(staging / "manual_answers.md", out / "manual_answers.md"), (staging / SOURCES_FILE, out / SOURCES_FILE),
+              (staging / "scores.csv", out / "scores.csv")]
     problems = []
     for source, target in moves:  # scores.csv last: it appears only when every report is in place
         try:
@@ -162,7 +199,8 @@ def summary_table(results) -> str:
             note = "; ".join(r.flags) or (r.detail if r.detail else next(
                 (t.output for t in r.tests if t.outcome in (TestOutcome.FAILED, TestOutcome.NOT_RUN)
                  and t.max_score > 0), ""))
-        rows.append((r.student, r.notebook, score, r.status, " ".join(note.split())[:80]))
+        rows.append((printable(r.student), printable(r.notebook), score, r.status,
+                     printable(" ".join(note.split())[:80])))
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))

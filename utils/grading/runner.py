@@ -13,6 +13,7 @@ own) is a `RunStatus.GRADER_ERROR`, never the student's 0.
 from __future__ import annotations
 
 import base64
+import collections
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .jail import Jail
 from .sandbox import (
     COURSE_DIR,
     HOME_DIR,
@@ -37,16 +39,17 @@ from .sandbox import (
     WORK_DIR,
     WRITABLE_COURSE_DIRS,
     Limits,
-    bwrap_command,
     kill_group,
     kill_marked,
     sandbox_env,
 )
 from .states import RunStatus
 
-__all__ = ["RunResult", "run_submission", "read_capped", "MAX_EVENT_BYTES"]
+__all__ = ["RunResult", "run_submission", "read_capped", "safe_json", "MAX_EVENT_BYTES", "MAX_JSON_DEPTH"]
 
-MAX_EVENT_BYTES = 40 * 2**20
+MAX_EVENT_BYTES = 40 * 2**20  # longest line read from a sandbox; a longer one is that student's 0
+MAX_LOG_BYTES = 64 * 2**10  # the worker's log: only its tail is kept
+MAX_JSON_DEPTH = 64  # deeper JSON from a sandbox is malformed
 _WORKER_STATUS = {"ok": RunStatus.OK, "timeout": RunStatus.TIMEOUT, "dead": RunStatus.DEAD}
 
 
@@ -81,6 +84,30 @@ class RunResult:
     output_bytes: int = 0
     seconds: float = 0.0
     recovered: str = ""
+    protections: dict = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+
+
+def _depth_ok(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return True
+
+
+def safe_json(text, limit: int = MAX_JSON_DEPTH):
+    """Parse untrusted JSON text; ValueError for anything malformed, too deep (> `limit`) or too long."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError, TypeError, MemoryError) as exc:
+        raise ValueError(f"not JSON ({type(exc).__name__})") from None
+    if not _depth_ok(value, limit):
+        raise ValueError(f"JSON nested deeper than {limit} levels")
+    return value
 
 
 def read_capped(path: Path, limit: int) -> bytes:
@@ -128,32 +155,41 @@ def run_submission(notebook_bytes: bytes, notebook_name: str, draw_inputs, cours
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         notebook = scratch / "submission" / notebook_name
-        notebook.parent.mkdir()
+        notebook.parent.mkdir(mode=0o755)
         notebook.write_bytes(notebook_bytes)
         notebook.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        if bwrap:
-            command = bwrap_command(bwrap, course=course, notebook=notebook, limits=limits)
-            command += [sys.executable, "-m", "utils.grading.worker"]
-            paths = {"notebook": f"{SUBMISSION_DIR}/{notebook_name}", "cwd": WORK_DIR,
-                     "reserve": f"{HOME_DIR}/.grader-reserve"}
-            run_env, cwd = sandbox_env(limits, env or {}, course=COURSE_DIR, home=HOME_DIR), None
-        else:
-            own_course = scratch / "course"  # a copy of its own: a student who edits it changes nothing else
-            shutil.copytree(course, own_course)
-            for name in WRITABLE_COURSE_DIRS:
-                (own_course / name).chmod(stat.S_IRWXU)
-            work, home = scratch / "work", scratch / "home"
-            work.mkdir()
-            home.mkdir()
-            command = [sys.executable, "-m", "utils.grading.worker"]
-            paths = {"notebook": str(notebook), "cwd": str(work), "reserve": ""}
-            run_env = sandbox_env(limits, env or {}, course=str(own_course), home=str(home))
-            run_env[SANDBOX_VARIABLE] = str(scratch)
-            cwd = work
-        job = {**paths, "cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
+        job = {"cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
                "harness_timeout": limits.harness_timeout, "startup_timeout": limits.startup_timeout,
                "limits": limits.rlimits()}
-        return _drive(command, run_env, cwd, job, draw_inputs, limits, scratch, sandboxed=bool(bwrap))
+        worker = [sys.executable, "-m", "utils.grading.worker"]
+        if bwrap:
+            job.update(notebook=f"{SUBMISSION_DIR}/{notebook_name}", cwd=WORK_DIR,
+                       reserve=f"{HOME_DIR}/.grader-reserve")
+            run_env = sandbox_env(limits, env or {}, course=COURSE_DIR, home=HOME_DIR)
+            try:
+                jail = Jail(bwrap, course=course, notebook=notebook, limits=limits).__enter__()
+            except OSError as exc:
+                return RunResult(RunStatus.GRADER_ERROR, f"the sandbox could not be set up ({exc})")
+            try:
+                result = _drive(jail.full_command(worker), run_env, None, job, draw_inputs, limits, scratch,
+                                sandboxed=True)
+                result.protections, result.usage = jail.protections, jail.usage()
+                return result
+            finally:
+                jail.close()
+        own_course = scratch / "course"  # a copy of its own: a student who edits it changes nothing else
+        shutil.copytree(course, own_course)
+        for name in WRITABLE_COURSE_DIRS:
+            (own_course / name).chmod(stat.S_IRWXU)
+        work, home = scratch / "work", scratch / "home"
+        work.mkdir()
+        home.mkdir()
+        job.update(notebook=str(notebook), cwd=str(work), reserve="")
+        run_env = sandbox_env(limits, env or {}, course=str(own_course), home=str(home))
+        run_env[SANDBOX_VARIABLE] = str(scratch)
+        result = _drive(worker, run_env, work, job, draw_inputs, limits, scratch, sandboxed=False)
+        result.protections = {"sandbox": ""}
+        return result
     finally:
         if not bwrap:
             kill_marked(str(scratch))
@@ -175,29 +211,39 @@ def _remove(path: Path) -> None:
 def _drive(command, env, cwd, job, draw_inputs, limits, scratch, *, sandboxed) -> RunResult:
     """Start the worker, feed it, read its events, and kill everything at the end."""
     started = time.monotonic()
-    log_path = scratch / "worker.log"
     events: queue.Queue = queue.Queue()
-    with open(log_path, "wb") as log:
-        try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=cwd,
-                                    env=env, start_new_session=True)
-        except OSError as exc:
-            return RunResult(RunStatus.GRADER_ERROR, f"the sandbox could not start ({exc})")
+    log = collections.deque(maxlen=64)  # the tail of the worker's log, at most MAX_LOG_BYTES in all
+    malformed = []
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd, env=env, start_new_session=True, close_fds=True)
+    except OSError as exc:
+        return RunResult(RunStatus.GRADER_ERROR, f"the sandbox could not start ({exc})")
 
     def read_events():
-        total = 0
-        for line in proc.stdout:
-            total += len(line)
-            if total > MAX_EVENT_BYTES:
+        while True:  # every line bounded: a longer one is malformed output, never grader memory
+            line = proc.stdout.readline(MAX_EVENT_BYTES + 1)
+            if not line:
+                break
+            if len(line) > MAX_EVENT_BYTES:
+                malformed.append(f"a message longer than {MAX_EVENT_BYTES // 2**20} MiB")
                 break
             try:
-                event = json.loads(line)
+                event = safe_json(line)
             except ValueError:
                 continue
             if isinstance(event, dict):
                 events.put(event)
         events.put(None)
 
+    def read_log():
+        while True:
+            chunk = proc.stderr.readline(4096)
+            if not chunk:
+                return
+            log.append(chunk[-1024:])
+
+    threading.Thread(target=read_log, daemon=True).start()
     reader = threading.Thread(target=read_events, daemon=True)
     reader.start()
     seen, done, timed_out = set(), None, False
@@ -232,6 +278,10 @@ def _drive(command, env, cwd, job, draw_inputs, limits, scratch, *, sandboxed) -
             pass
         reader.join(timeout=5)
     seconds = round(time.monotonic() - started, 2)
+    log_path = log  # the tail, for _log_tail
+    if malformed:
+        return RunResult(RunStatus.MALFORMED, f"the sandbox sent malformed output ({malformed[0]}); "
+                                              "nothing of this run is graded", seconds=seconds)
     if timed_out:
         return RunResult(RunStatus.TIMEOUT, f"grading this notebook took longer than {limits.deadline:g} s in total "
                                             f"(last step{_log_tail(log_path) or ': none'})", seconds=seconds)
@@ -261,7 +311,12 @@ def _result_from(done: dict, seconds: float) -> RunResult:
     if status is None:  # "no_kernel", "worker_error", or anything unexpected: the machinery failed
         return RunResult(RunStatus.GRADER_ERROR, detail or "the grading worker failed", seconds=seconds)
     stopped = done.get("stopped_at")
-    lines = done.get("answers")
+    lines = []  # each answers line comes as text: parsed here, bounded in depth; a malformed one is dropped
+    for raw in done.get("answers") if isinstance(done.get("answers"), list) else []:
+        try:
+            lines.append(safe_json(raw) if isinstance(raw, str) else None)
+        except ValueError:
+            continue
     harness = done.get("harness")
     problem = ""
     if harness != "ok":
@@ -272,7 +327,7 @@ def _result_from(done: dict, seconds: float) -> RunResult:
         status=status, detail=detail,
         stopped_at=stopped if isinstance(stopped, int) and not isinstance(stopped, bool) else None,
         cell_errors=[c for c in done.get("cells", []) if isinstance(c, dict)][:200],
-        answer_lines=lines if isinstance(lines, list) else [],
+        answer_lines=[line for line in lines if line is not None],
         harness_problem=problem,
         recovered=str(done.get("recovered") or "")[:20],
         output_bytes=int(done.get("output_bytes", 0) or 0) if isinstance(done.get("output_bytes"), int) else 0,
@@ -280,10 +335,7 @@ def _result_from(done: dict, seconds: float) -> RunResult:
     )
 
 
-def _log_tail(path: Path) -> str:
-    try:
-        data = read_capped(path, 64 * 2**20)[-600:].decode("utf-8", "replace").strip()
-    except (ValueError, OSError):
-        return ""
+def _log_tail(lines) -> str:
+    data = b"".join(list(lines))[-600:].decode("utf-8", "replace").strip()
     last = data.splitlines()[-1] if data else ""
     return f": {last[:300]}" if last else ""

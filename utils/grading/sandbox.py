@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Limits", "SandboxUnavailable", "bwrap_path", "probe_bwrap", "bwrap_command", "sandbox_env",
-           "kill_group", "kill_marked", "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR",
+           "kill_group", "kill_marked", "bound_folders", "SMALL_TMPFS_MB",
+           "SANDBOX_VARIABLE", "COURSE_DIR", "SUBMISSION_DIR", "WORK_DIR",
            "WRITABLE_COURSE_DIRS"]
 
 SANDBOX_VARIABLE = "COURSE_GRADER_SANDBOX"  # set in every unsandboxed worker and kernel, to find them all afterwards
@@ -42,6 +43,7 @@ COURSE_DIR, SUBMISSION_DIR, WORK_DIR, HOME_DIR = "/course", "/submission", "/tmp
 # folders of the library that code writes into (utils.audit_report: ROOT/reports): private tmpfs in the sandbox
 WRITABLE_COURSE_DIRS = ("reports",)
 SANDBOX_UID = 1000  # not root inside: no capabilities in the sandbox's user namespace
+SMALL_TMPFS_MB = 16  # quota of /dev/shm and of the library's output folders in the sandbox
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/hosts", "/etc/mime.types")
 
@@ -65,11 +67,15 @@ class Limits:
     startup_timeout : float
         Seconds the kernel may take to start.
     memory_mb : int
-        Data memory (heap) of the kernel, in MiB (``RLIMIT_DATA``): a larger allocation raises MemoryError.
+        Data memory (heap) of each process, in MiB (``RLIMIT_DATA``): a larger allocation raises
+        MemoryError. With a cgroup, all processes of the sandbox and its tmpfs files together get
+        ``memory_mb + tmpfs_mb`` (`utils.grading.cgroup`).
     file_mb : int
         Largest file the kernel may write, in MiB (``RLIMIT_FSIZE``).
     tmpfs_mb : int
         Size of the sandbox's private ``/tmp``, in MiB: all it may write, together.
+    pids : int
+        Processes and threads of the whole sandbox together (its cgroup's ``pids.max``).
     threads : int
         Threads per kernel for BLAS/OpenMP (kernels run in parallel).
     total_timeout : float or None
@@ -84,6 +90,7 @@ class Limits:
     memory_mb: int = 3072
     file_mb: int = 64
     tmpfs_mb: int = 256
+    pids: int = 256
     threads: int = 1
     total_timeout: float | None = None
 
@@ -125,7 +132,7 @@ def _python_dirs() -> list:
     return [d for d in keep if not any(d != o and d.startswith(o + "/") for o in keep)]
 
 
-def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Limits) -> list:
+def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Limits, source=None) -> list:
     """The ``bwrap`` arguments (up to and including ``--``) for one sandbox.
 
     Parameters
@@ -133,9 +140,16 @@ def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Li
     course : Path
         The student copy of the library (a folder holding ``utils/`` and ``data/``): ``/course``.
     notebook : Path or None
-        The submission's notebook file: bound at ``/submission/<name>``.
+        The submission's notebook file: its folder is bound at ``/submission``.
+    source : callable (path) -> str, optional
+        Where bubblewrap finds each bound folder (the staged copy of a folder the sandbox's uid
+        cannot reach; `utils.grading.launch`); by default the folder itself.
     """
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    source = source or str
+    args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            # the worker is pid 1: no bubblewrap init holding the grader's descriptors, and student code can
+            # neither open the worker's /proc/1/fd (it is not dumpable) nor kill it (init ignores SIGKILL)
+            "--as-pid-1", "--disable-userns",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
     for path in _SYSTEM_DIRS:
         if os.path.islink(path):
@@ -146,21 +160,31 @@ def bwrap_command(bwrap: str, *, course: Path, notebook: Path | None, limits: Li
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     size = str(limits.tmpfs_mb * 2**20)
-    # /dev is a tmpfs without a quota (half the RAM): a quota for /dev/shm, and the rest read-only
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+    small = str(min(limits.tmpfs_mb, SMALL_TMPFS_MB) * 2**20)
+    # every writable path has a quota: /tmp the whole --tmpfs-mb, /dev/shm and the library's output folders a
+    # small one; the root itself is remounted read-only at the end (its tmpfs would take half the RAM)
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", small, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--size", size, "--tmpfs", "/tmp", "--dir", WORK_DIR, "--dir", HOME_DIR]
     # After the private /tmp, so that an environment that lives under /tmp (a CI checkout's .venv) is
     # bound on top of it instead of being hidden by it.
     for path in _python_dirs():
-        args += ["--ro-bind", path, path]
-    args += ["--ro-bind", str(course), COURSE_DIR]
+        args += ["--ro-bind", source(path), path]
+    args += ["--ro-bind", source(str(course)), COURSE_DIR]
     for name in WRITABLE_COURSE_DIRS:
         if (Path(course) / name).is_dir():
-            args += ["--size", str(limits.tmpfs_mb * 2**20), "--tmpfs", f"{COURSE_DIR}/{name}"]
+            args += ["--size", small, "--tmpfs", f"{COURSE_DIR}/{name}"]
     if notebook is not None:
-        args += ["--ro-bind", str(notebook), f"{SUBMISSION_DIR}/{notebook.name}"]
-    args += ["--chdir", WORK_DIR, "--"]
+        args += ["--ro-bind", source(str(Path(notebook).parent)), SUBMISSION_DIR]
+    args += ["--remount-ro", "/", "--chdir", WORK_DIR, "--"]
     return args
+
+
+def bound_folders(course: Path, notebook: Path | None) -> list:
+    """The host folders a sandbox binds besides the system ones (what may need staging)."""
+    folders = [*_python_dirs(), str(course)]
+    if notebook is not None:
+        folders.append(str(Path(notebook).parent))
+    return folders
 
 
 def sandbox_env(limits: Limits, extra: dict, *, course: str, home: str) -> dict:

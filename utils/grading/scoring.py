@@ -65,6 +65,9 @@ class NotebookResult:
     cell_errors: list = field(default_factory=list)
     unsafe: bool = False  # graded without a sandbox (--unsafe-no-sandbox)
     source: str = ""  # the submitted file, for the instructor's summary (never in the student's report)
+    protections: dict = field(default_factory=dict)  # what guarded this run (`utils.grading.jail.Jail.protections`)
+    usage: dict = field(default_factory=dict)  # what the sandbox used, as its cgroup counted it
+    warning: str = ""  # a protection that was missing (no cgroup ...): said in every report
 
     @property
     def graded(self) -> bool:
@@ -97,6 +100,8 @@ class NotebookResult:
             return f"kernel died{where}" + (f" (ran{with_errors} before)" if errors else "")
         if self.run == RunStatus.UNREADABLE:
             return "could not be read"
+        if self.run == RunStatus.MALFORMED:
+            return "sent malformed output"
         return "grader error: not graded"
 
     def to_gradescope(self) -> dict:
@@ -111,6 +116,8 @@ class NotebookResult:
             summary += " Written answers are graded by hand."
         if self.unsafe:
             summary += " WARNING: graded WITHOUT a sandbox (--unsafe-no-sandbox)."
+        if self.warning:
+            summary += f" WARNING: {self.warning}."
         if self.flags:
             summary += " Some answers are flagged for a person to look at: " + "; ".join(self.flags)
         return {
@@ -129,6 +136,9 @@ class NotebookResult:
                 "cell_errors": self.cell_errors,
                 "output_bytes": self.output_bytes,
                 "sandboxed": not self.unsafe,
+                "protections": self.protections,
+                "usage": self.usage,
+                "warning": self.warning,
                 "flags": self.flags,
             },
         }
@@ -234,12 +244,20 @@ def _run_test(run, status_text: str) -> TestResult:
     return TestResult("notebook runs", "", outcome, 0.0, 0.0, output, kind="run")
 
 
-def score_run(exercise, cases: dict, run, status_text: str = "") -> list:
-    """The tests of one submission from its `RunResult` (`run`) and the inputs it was given."""
+def score_run(exercise, cases: dict, run, status_text: str = "", provenance: dict | None = None) -> list:
+    """The tests of one submission from its `RunResult` (`run`) and the inputs it was given.
+
+    `provenance`: ``{question id: [flag, ...]}`` read from the notebook's source on the host
+    (`utils.grading.provenance.function_flags`); the kernel's own word on where a function came
+    from (``origin``) only adds to it, since the student's code can change it.
+    """
     tests = [_run_test(run, status_text or str(run.status))]
     counts = {qid: len(c) for qid, c in cases.items()}
-    parsed, problems = answers_from_json(run.answer_lines if isinstance(run.answer_lines, list) else [], counts)
-    origins = origins_from_json(run.answer_lines)
+    try:
+        parsed, problems = answers_from_json(run.answer_lines if isinstance(run.answer_lines, list) else [], counts)
+        origins = origins_from_json(run.answer_lines)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # malformed: the student's 0
+        parsed, problems, origins = {}, {}, {}
     why_not = run.harness_problem or (f"your notebook {status_text}" if run.status != RunStatus.OK else "")
     for question in exercise.function_questions:
         for checks, name in zip(("public", "hidden"), _test_names(question)):
@@ -257,10 +275,11 @@ def score_run(exercise, cases: dict, run, status_text: str = "") -> list:
                                         f"This answer could not be compared ({type(exc).__name__}: {exc})."))
                 continue
             origin = origins.get(qid, "")
-            flag = ""
-            if origin and origin != NOTEBOOK_ORIGIN:
-                flag = (f"`{question.function_name}` is `{origin}`, not a function defined in the notebook; "
-                        "check by hand where its answers come from")
+            found = list((provenance or {}).get(question.id, []))
+            if origin and origin != NOTEBOOK_ORIGIN and not found:
+                found.append(f"`{question.function_name}` is `{origin}`, not a function defined in the notebook; "
+                             "check by hand where its answers come from")
+            flag = "; ".join(dict.fromkeys(found))
             outcome = TestOutcome.PASSED if verdict.passed else TestOutcome.FAILED
             output = verdict.message + (f" FLAGGED: {flag}." if flag else "")
             tests.append(TestResult(name, question.id, outcome, points if verdict.passed else 0.0, points, output,

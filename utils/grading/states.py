@@ -13,6 +13,7 @@ class RunStatus(enum.StrEnum):
     OK = "ok"  # every cell ran (some may have raised: see the cell errors)
     TIMEOUT = "timeout"  # a cell or the whole notebook ran too long; the cells before it still count
     DEAD = "dead"  # the kernel died; the cells before the fatal one still count
+    MALFORMED = "malformed output"  # the sandbox sent something the protocol does not allow: the student's 0
     UNREADABLE = "unreadable"  # not a notebook, empty, too large, unknown exercise: nothing to run
     GRADER_ERROR = "grader error"  # the grader or its machine failed: not graded, never a 0
 

@@ -12,24 +12,28 @@ suffix ``.ipynb`` is matched in any case. Rules that keep every grade with its s
 
 - ids are kept as written (non-ASCII letters included); `file_name` encodes one reversibly for
   the report's folder name;
-- two submissions of one notebook whose ids are equal after Unicode normalisation and case
-  folding (``José`` typed two ways, ``Zoe``/``zoe``) are a `Collision`: the grader refuses the
-  batch and names both files, never renaming one;
+- one grade per exercise number per student: two submissions with the same ``NN_`` whose ids are
+  equal after Unicode normalisation and case folding (``José`` typed two ways, ``Zoe``/``zoe``;
+  two titles of one exercise, ``01_a`` and ``01_a `` or ``01_copy``) are a `Collision`: the
+  grader refuses the batch and names both files, never renaming or choosing one;
 - symlinks (folders or files), dot-files and dot-folders, folders nested deeper than
   ``student_id/``, and files that are not ``NN_*.ipynb`` are skipped, each listed with the reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Submission", "Skipped", "Collision", "find_submissions", "parse_name", "file_name", "id_key"]
+__all__ = ["Submission", "Skipped", "Collision", "find_submissions", "parse_name", "file_name", "id_key",
+           "printable", "MAX_NAME_BYTES"]
 
 _NAME = re.compile(r"^(?P<number>\d{2})_(?P<title>.+?)(?:__(?P<student>.+?))?\.ipynb$", re.IGNORECASE)
 _FILE_SAFE = re.compile(r"[\w.@+-]", re.UNICODE)
+MAX_NAME_BYTES = 160  # of a report's file or folder name (file systems allow 255; ".json" and staging need room)
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Skipped:
     reason: str
 
     def __str__(self) -> str:
-        return f"skipped {self.path}: {self.reason}"
+        return f"skipped {printable(self.path)}: {printable(self.reason)}"
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ class Collision:
     second: Submission
 
     def __str__(self) -> str:
-        return (f"{self.first.path} and {self.second.path} both claim student {self.first.student!r}"
+        return (f"{printable(self.first.path)} and {printable(self.second.path)} both claim student "
+                f"{self.first.student!r}"
                 + (f" / {self.second.student!r}" if self.second.student != self.first.student else "")
-                + f" for {self.first.notebook}")
+                + f" for exercise {self.first.number:02d} (one grade per exercise per student)")
 
 
 def id_key(student: str) -> str:
@@ -83,14 +88,32 @@ def id_key(student: str) -> str:
 
 
 def file_name(student: str) -> str:
-    """A folder name for `student`'s reports: letters, digits and ``._@+-`` kept, anything else as
-    ``%XX`` (UTF-8), and ``%`` itself too, so the id can be read back (``urllib.parse.unquote``)."""
+    """A file or folder name for `student` (or a notebook title): letters, digits and ``._@+-``
+    kept, anything else as ``%XX`` (UTF-8), and ``%`` itself too, so the id can be read back
+    (``urllib.parse.unquote``); never longer than `MAX_NAME_BYTES` bytes. A name that would be
+    longer keeps its first part and ends in ``~`` and a hash of the whole id (the report inside
+    holds the id itself), so two long ids never share a name."""
     text = unicodedata.normalize("NFC", student)
     out = "".join(c if _FILE_SAFE.fullmatch(c) and c != "%" else "".join(f"%{b:02X}" for b in c.encode())
                   for c in text)
     if out.startswith("."):
         out = "%2E" + out[1:]
-    return out or "%00"
+    out = out or "%00"
+    if len(out.encode()) > MAX_NAME_BYTES:
+        digest = "~" + hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+        keep = out.encode()[:MAX_NAME_BYTES - len(digest)].decode("utf-8", "ignore")
+        keep = re.sub(r"%[0-9A-F]?$", "", keep)  # never half of an escape
+        out = keep + digest
+    return out
+
+
+def printable(value) -> str:
+    """`value` as text safe for a terminal: control and other unprintable characters as escapes
+    (a carriage return in a title cannot overwrite another line of the summary)."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _valid_id(student: str) -> str | None:
@@ -146,8 +169,8 @@ def find_submissions(paths) -> tuple[list, list, list]:
         else:
             skipped.append(Skipped(path, "no such file or folder"))
     by_key, collisions, unique = {}, [], []
-    for sub in sorted(found, key=lambda s: (id_key(s.student), s.notebook.casefold(), str(s.path))):
-        key = (id_key(sub.student), sub.notebook.casefold())
+    for sub in sorted(found, key=lambda s: (id_key(s.student), s.number, s.notebook.casefold(), str(s.path))):
+        key = (id_key(sub.student), sub.number)
         if key in by_key:
             collisions.append(Collision(by_key[key], sub))
             continue
