@@ -260,3 +260,30 @@ def test_models_dataclasses_and_shared_objects_come_back_as_computed():
                                                                              first["split"].members)
     assert len(CALLS) == 0 and len(cache.entries()) == 1
     assert cache.entries()[0].path.suffix == ".pt"
+
+
+def _model_after_dp_sgd_hooks(seed=0):
+    """A model as Opacus leaves it: its hooks removed, torch's _is_full_backward_hook flag still set."""
+    from utils.models import MLP
+
+    torch.manual_seed(seed)
+    model = MLP(hidden=(8,))
+    handle = model.net[1].register_full_backward_hook(lambda module, grad_in, grad_out: None)
+    handle.remove()
+    return model.eval()
+
+
+def test_a_model_whose_hooks_were_removed_is_cached_and_one_with_hooks_is_not():
+    assert vars(_model_after_dp_sgd_hooks().net[1])["_is_full_backward_hook"] is True
+    first = cache.cached(_model_after_dp_sgd_hooks)
+    second = cache.cached(_model_after_dp_sgd_hooks)
+    x = torch.randn(3, 196)
+    assert torch.equal(first(x), second(x)) and len(cache.entries()) == 1
+
+    def with_a_hook(seed=0):
+        model = _model_after_dp_sgd_hooks(seed)
+        model.net[1].register_forward_hook(lambda *args: None)
+        return model
+
+    cache.cached(with_a_hook)
+    assert len(cache.entries()) == 1  # not stored: a hook is a function

@@ -145,7 +145,9 @@ class _Encoder:
         remade = _module_internals() if isinstance(value, torch.nn.Module) else set()
         for name, item in vars(value).items():
             if name in remade:  # hook tables, made again by torch.nn.Module.__init__ when the entry loads
-                if item:  # hooks are functions: a model with hooks cannot be stored
+                # hooks are functions: a model with hooks cannot be stored. A flag such as
+                # _is_full_backward_hook stays set after its hooks are removed (Opacus's DP-SGD does so).
+                if isinstance(item, dict) and item:
                     raise TypeError(f"a {_class_name(cls)} with hooks ({name}) cannot be stored")
                 continue
             if callable(item) and not isinstance(item, (torch.nn.Module, type)):
