@@ -354,7 +354,8 @@ def train_batched(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # dropout masks
-        for _ in tqdm(range(recipe.epochs), desc=f"training {n_models} models", disable=not progress, leave=False):
+        for _ in tqdm(range(recipe.epochs), desc=f"epochs ({n_models} models at once)", unit="epoch",
+                      disable=not progress, leave=False):
             order = torch.from_numpy(np.stack([r.permutation(n_train) for r in rngs])).to(device)
             order = torch.gather(subsets_t, 1, order)  # (K, n_train) global record indices
             for start in range(0, n_train, recipe.batch_size):

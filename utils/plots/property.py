@@ -75,6 +75,7 @@ def plot_accuracy_vs_distance(
     ax=None,
     attacks=None,
     marker_at=None,
+    band_for=None,
     xlabel: str = "Fraction of women in world 1 (world 0: 0.2)",
 ):
     """Accuracy of each attack (with its interval as a band) against the worlds' distance.
@@ -88,6 +89,9 @@ def plot_accuracy_vs_distance(
         Which attacks to draw (default all in the first list).
     marker_at : float, optional
         Draw a vertical line at this x (the slider's position).
+    band_for : str or list of str, optional
+        The attacks whose 95% interval is drawn as a band (default: every attack). Five overlapping
+        translucent bands hide each other; one band, of the attack the reader should follow, does not.
     """
     ax = new_ax(ax, figsize=(6, 3.6))
     distances = np.asarray(distances, dtype=float)
@@ -98,9 +102,9 @@ def plot_accuracy_vs_distance(
         rows = [next(r for r in rs if r.attack == name) for rs in results_per_distance]
         style = attack_style(name)
         ax.plot(distances, table[i], marker="o", ms=6, label=name, **style)
-        ax.fill_between(
-            distances, [r.ci_low for r in rows], [r.ci_high for r in rows], color=style["color"], alpha=0.12
-        )
+        if band_for is None or name in ([band_for] if isinstance(band_for, str) else band_for):
+            ax.fill_between(distances, [r.ci_low for r in rows], [r.ci_high for r in rows], color=style["color"],
+                            alpha=0.15, label=f"{name}: 95% interval")
         # Attacks often tie (two at 0.87): the marker drawn later hid this one. Where later attacks sit
         # within COINCIDE of it, draw this attack's marker larger, under every line: a ring around them.
         covered = (np.abs(table[i + 1:] - table[i]) < COINCIDE).sum(axis=0)
