@@ -107,20 +107,35 @@ def test_plot_histograms_overlays_two_normalised_histograms():
     rng = np.random.default_rng(0)
     ax = plot_histograms(rng.exponential(0.1, 500), rng.exponential(1.0, 800), xlabel="loss (nats)")
     assert isinstance(ax, Axes) and ax.get_xlabel() == "loss (nats)" and ax.get_ylabel() == "density"
-    members = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
-    nonmembers = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(NONMEMBER_COLOR)]
+    bars = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+    members = [p for p in bars if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
+    nonmembers = [p for p in bars if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(NONMEMBER_COLOR)]
     assert len(members) == len(nonmembers) == 40
-    for bars in (members, nonmembers):  # each is a density: total area 1
-        assert sum(p.get_width() * p.get_height() for p in bars) == pytest.approx(1.0)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["members (trained on)", "non-members (never seen)"]
+    for group in (members, nonmembers):  # each is a density: total area 1
+        assert sum(p.get_width() * p.get_height() for p in group) == pytest.approx(1.0)
+    outlines = [p for p in ax.patches if not isinstance(p, matplotlib.patches.Rectangle)]
+    assert len(outlines) == 2  # each histogram's outline, so its shape shows through the other
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "members (trained on)", "non-members (never seen)", "both (where they overlap)"]
+    # the legend's overlap swatch is the colour painted where the two translucent histograms overlap
+    fig = ax.figure
+    fig.canvas.draw()
+    swatch = legend.legend_handles[2].get_facecolor()[:3]
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255
+    overlap = members[0]  # the smallest losses: members and non-members both have some
+    x, y = ax.transData.transform((overlap.get_x() + overlap.get_width() / 2,
+                                   min(overlap.get_height(), nonmembers[0].get_height()) / 2))
+    painted = image[int(fig.bbox.height - y), int(x)]
+    np.testing.assert_allclose(painted, swatch, atol=0.02)
 
 
 def test_plot_histograms_log_x_uses_log_bins_and_fractions():
     rng = np.random.default_rng(1)
     ax = plot_histograms(10 ** rng.uniform(-8, -1, 300), 10 ** rng.uniform(-3, 1, 400), log_x=True, bins=20)
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "fraction of records"
-    members = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
+    members = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)
+               and p.get_facecolor()[:3] == matplotlib.colors.to_rgb(MEMBER_COLOR)]
     assert len(members) == 20
     assert sum(p.get_height() for p in members) == pytest.approx(1.0)  # fractions of members sum to 1
     lefts = np.array([p.get_x() for p in members])
@@ -137,7 +152,7 @@ def test_plot_histograms_log_x_rejects_non_positive_values(bad):
 
 def test_plot_histograms_survives_identical_values():
     ax = plot_histograms([1.0, 1.0], [1.0, 1.0, 1.0])
-    assert len(ax.patches) == 80
+    assert len(ax.patches) == 80 + 2  # 40 bars and one outline per histogram
     ax = plot_histograms([1e-3] * 4, [1e-3] * 2, log_x=True)
     assert ax.get_xscale() == "log"
 
@@ -298,3 +313,19 @@ def test_generalization_gap_labels_every_training_set_size():
     assert labels == ["50", "100", "200", "400", "800", "1,250"]
     assert ax.get_xscale() == "log" and len(ax.xaxis.get_minorticklocs()) == 0
     plt.close("all")
+
+
+def test_a_masked_api_point_at_the_released_models_accuracy_is_ringed_and_named():
+    from utils.capstone.tradeoff import TradeoffPoint
+    from utils.plots.capstone import plot_audit_tradeoff
+
+    points = [TradeoffPoint("released", 0.8943, 0.074, 0.06, 0.09, 0.01, "lira-online"),
+              TradeoffPoint("labels only (masked API)", 0.8943, 0.074, 0.05, 0.09, 0.01, "label-robustness"),
+              TradeoffPoint("weight decay 0.01", 0.886, 0.055, 0.047, 0.065, 0.01, "lira-online")]
+    ax = plot_audit_tradeoff(points, baseline="released")
+    rings = [line for line in ax.get_lines() if line.get_gid() == "same-accuracy"]
+    assert len(rings) == 1 and rings[0].get_marker() == "D" and rings[0].get_markerfacecolor() == "none"
+    assert rings[0].get_zorder() > max(c.get_zorder() for c in ax.collections)  # drawn over the square
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "labels only (masked API): same accuracy as released" in legend
+    plt.close(ax.figure)

@@ -59,7 +59,8 @@ ATTACK_STYLES = {
     "rmia-offline": {"color": PALETTE["purple"], "linestyle": "--"},
     # label-only attacks (lesson 07)
     "gap": {"color": PALETTE["black"], "linestyle": ":"},
-    "label-robustness": {"color": PALETTE["orange"], "linestyle": "-"},
+    # dash-dotted: where it runs along LiRA (vermillion, solid), as in lesson 07, both stay visible
+    "label-robustness": {"color": PALETTE["orange"], "linestyle": "-."},
     "boundary-distance": {"color": PALETTE["orange"], "linestyle": "--"},
     # property-inference attacks (lesson 04): victim-level, dotted
     "property-loss": {"color": PALETTE["blue"], "linestyle": ":"},
@@ -196,11 +197,28 @@ def plot_histograms(
         edges = np.linspace(low, high, bins + 1)
     for values, color, label in ((members, MEMBER_COLOR, labels[0]), (nonmembers, NONMEMBER_COLOR, labels[1])):
         weights = np.full(len(values), 1 / len(values)) if log_x else None  # log bins: fractions, not densities
-        ax.hist(values, bins=edges, density=not log_x, weights=weights, alpha=0.6, color=color, label=label)
+        ax.hist(values, bins=edges, density=not log_x, weights=weights, alpha=HIST_ALPHA, color=color, label=label)
+        # an outline in each colour, so that each histogram's shape shows through the other
+        ax.hist(values, bins=edges, density=not log_x, weights=weights, histtype="step", color=color, lw=1.2)
+    from matplotlib.patches import Patch
+
+    handles, names = ax.get_legend_handles_labels()
+    handles.append(Patch(color=_overlap_colour(MEMBER_COLOR, NONMEMBER_COLOR), label="both (where they overlap)"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fraction of records" if log_x else "density")
-    ax.legend(fontsize="small")
+    ax.legend(handles=handles, labels=[*names, "both (where they overlap)"], fontsize="small")
     return ax
+
+
+HIST_ALPHA = 0.6
+
+
+def _overlap_colour(first: str, second: str) -> tuple:
+    """The colour matplotlib paints where `second` (alpha HIST_ALPHA) lies over `first` (same alpha) on white."""
+    from matplotlib.colors import to_rgb
+
+    under = HIST_ALPHA * np.array(to_rgb(first)) + (1 - HIST_ALPHA)  # first over white
+    return tuple(HIST_ALPHA * np.array(to_rgb(second)) + (1 - HIST_ALPHA) * under)
 
 
 def plot_digits(images, titles=None, *, ncols: int = 8, axes=None, cmap="gray_r"):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .bars import plot_grouped_bars
-from .base import PALETTE, new_ax
+from .base import PALETTE, attack_style, new_ax
 from .defenses import plot_privacy_utility
+from .layout import legend_below
 from .membership import plot_rocs
 
 __all__ = ["plot_audit_rocs", "plot_audit_tradeoff", "plot_deletion"]
@@ -95,6 +96,14 @@ def plot_audit_tradeoff(points, *, ax=None, baseline: str | None = None):
         crowded = [q for q in points[:i] if abs(q.accuracy - p.accuracy) < 0.003]
         if len(crowded) % 2 == 1:
             label.xyann = (5, -12)
+        if crowded:
+            # The same model behind another API sits on the other point's marker and hid under it: a larger,
+            # hollow diamond on top rings the point beneath, and the legend names it.
+            style = attack_style(p.attack)
+            ax.plot([p.accuracy], [p.tpr], "D", ms=14, mfc="none", mew=2.2, color=style["color"], zorder=5,
+                    label=f"{p.name}: same accuracy as {crowded[0].name}", gid="same-accuracy")
+    if any(line.get_gid() == "same-accuracy" for line in ax.get_lines()):
+        legend_below(ax, ncol=2)
     return ax
 
 
