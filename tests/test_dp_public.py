@@ -196,3 +196,56 @@ def test_mislabelled_canaries_audit_a_memorising_model_better_than_natural_ones(
 def test_the_network_class_is_what_the_cache_and_the_shadows_see():
     net = PublicNetwork()
     assert net.trunk_width == 32 * 3 * 3 and net.feature_mean.shape == (64,)
+
+
+# ----------------------------------------------------------------------------- the secret society under DP
+
+
+def test_victims_lira_offline_pools_members_and_strangers_and_refuses_shadows_that_saw_them():
+    from utils.property import sweep_property_game
+    from utils.property.exposure import victims_accuracy, victims_lira_offline
+    from utils.property.scenarios import tabular_mlp
+    from utils.tables import load_census
+
+    census = load_census()
+    game = sweep_property_game(census.X, census.y, census.group, base_fraction=0.2, other_fractions=[0.5],
+                               n_train=200, n_shadows=3, n_victims=4, build_model=tabular_mlp(census.X.shape[1]),
+                               recipe=Recipe(epochs=2, batch_size=100, lr=1e-2), n_query=64, seed=0)[0]
+    labels, scores = victims_lira_offline(game.victims, [game.shadows0, game.shadows1], census.X, census.y)
+    assert labels.shape == scores.shape == (4 * 400,) and labels.sum() == 4 * 200
+    assert np.all(np.isfinite(scores)) and np.all(scores >= 0)  # a one-sided tail score in nats
+    accuracy = victims_accuracy(game.victims, census.X, census.y)
+    assert accuracy.shape == (4,) and np.all((0 <= accuracy) & (accuracy <= 1))
+    with pytest.raises(ValueError, match="some shadow trained on a victim's record"):
+        victims_lira_offline(game.victims, game.victims, census.X, census.y)
+    with pytest.raises(ValueError, match="shadows must be a ModelBatch"):
+        victims_lira_offline(game.victims, [], census.X, census.y)
+
+
+def test_the_census_game_under_dp_spends_its_epsilon_and_reports_both_secrets():
+    from utils.property.dp import DP_CENSUS_RECIPE, secret_society_under_dp
+
+    run = secret_society_under_dp(1.0, n_shadows=5, n_victims=10, seed=0)
+    assert 0.99 - 0.01 <= run.epsilon <= 1.0 and run.noise_multiplier == dp.KNOWN_NOISE[(1.0, 1e-5, 1 / 2, 30, "prv")]
+    assert len(run.results) == 5 and run.best.accuracy == max(r.accuracy for r in run.results)
+    assert run.lira_tpr_low <= run.lira_tpr <= run.lira_tpr_high and 0 <= run.test_accuracy <= 1
+    assert run.n_victims == 10 and DP_CENSUS_RECIPE.batch_size == 500
+    with pytest.raises(ValueError, match="delta must be below"):
+        secret_society_under_dp(1.0, delta=0.01)
+
+
+@pytest.mark.parametrize("epsilon", [0.05, 4.0, 8.0])
+def test_known_noise_of_the_census_game_spends_its_epsilon(epsilon):
+    sigma = dp.KNOWN_NOISE[(epsilon, 1e-5, 1 / 2, 30, "prv")]
+    assert epsilon - 0.01 <= dp.epsilon_for(sigma, 1 / 2, 30, 1e-5, "prv") <= epsilon
+
+
+def test_bench_property_prints_the_dp_table():
+    from utils.bench.property import DP_COLUMNS, format_dp_table
+
+    row = {"epsilon": 0.9918, "best_attack": "meta-blackbox", "accuracy": 0.83, "ci_low": 0.77, "ci_high": 0.88,
+           "lira_tpr@1%fpr": (0.0116, 0.0111, 0.0120), "dp_bound@1%fpr": 0.0272, "test_acc": 0.526, "seconds": 6.5}
+    lines = format_dp_table([row, {**row, "epsilon": float("inf")}]).splitlines()
+    assert lines[2] == "| " + " | ".join(DP_COLUMNS) + " |"
+    assert lines[4] == "| 0.992 | meta-blackbox | 0.830 | 0.770 | 0.880 | 1.16% [1.11%, 1.20%] | 0.027 | 0.526 | 6.5 |"
+    assert lines[5].startswith("| inf |")

@@ -10,6 +10,11 @@ Prints one markdown table,
 - ``digits``: MNIST-5k, fraction of zeros (default 0.1 vs 0.2, ``--digit-worlds``);
 - ``company-x``: presence of one census region (Company X's customers), 0 vs ``--company-share``.
 
+Then, for ``census-dp`` (Lesson 06b, `utils.property.dp`), a second table: census setting (a), 0.2 vs 0.5,
+with every model trained by DP-SGD at each epsilon of ``--dp-epsilons`` (default 0.05 1 4 8 inf):
+``epsilon | best_attack | accuracy | ci_low | ci_high | lira_tpr@1%fpr | dp_bound@1%fpr | test_acc | seconds``,
+the group's secret (the best property attack) next to the members' (offline LiRA, pooled over the victims).
+
 Every game: 1,000 records per model (500 for the digits), MLP (32, 16), ``--shadows`` per world
 (default 25), ``--victims`` held-out victims (default 200, half per world), 95% Clopper-Pearson
 intervals. ``seconds`` is the attack's own time; each game's training time is printed below the
@@ -33,7 +38,7 @@ from ..config import pick
 from ..property import PROPERTY_ATTACKS, familywise_interval, run_property_attacks
 from ..property.scenarios import census_game, digits_game, presence_game
 
-__all__ = ["main", "format_table", "headline"]
+__all__ = ["main", "format_table", "format_dp_table", "dp_rows", "headline"]
 
 COLUMNS = ("property", "worlds", "attack", "accuracy", "ci_low", "ci_high", "n_leaked", "victims", "seconds")
 
@@ -92,9 +97,10 @@ def main(argv=None) -> int:
     parser.add_argument("--victims", type=int, default=200, help="held-out victims, half per world")
     parser.add_argument("--epochs", type=int, default=None, help="default: 30 (15 with COURSE_FAST=1)")
     parser.add_argument(
-        "--only", nargs="*", default=None, help="subset of: census-a census-b census-c digits company-x"
+        "--only", nargs="*", default=None, help="subset of: census-a census-b census-c digits company-x census-dp"
     )
     parser.add_argument("--attacks", nargs="*", default=None, help=f"subset of {list(PROPERTY_ATTACKS)}")
+    parser.add_argument("--dp-epsilons", nargs="*", type=float, default=[0.05, 1.0, 4.0, 8.0, float("inf")])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -106,13 +112,14 @@ def main(argv=None) -> int:
         "census-c": lambda: census_game("c", tuple(args.worlds), **sizes),
         "digits": lambda: digits_game(tuple(args.digit_worlds), **sizes),
         "company-x": lambda: presence_game(args.company_share, **sizes),
+        "census-dp": None,  # its own table, below
     }
     chosen = args.only or list(games)
     unknown = [n for n in chosen if n not in games]
     if unknown:
         parser.error(f"unknown game(s) {unknown}; choose from {list(games)}")
     rows, results, training = [], [], {}
-    for name in chosen:
+    for name in [n for n in chosen if n != "census-dp"]:
         start = time.perf_counter()
         game = games[name]()
         training[name] = time.perf_counter() - start
@@ -160,7 +167,51 @@ def main(argv=None) -> int:
         )
     for text, ok in checks:
         print(f"- [{'x' if ok else ' '}] {text}")
+    if "census-dp" in chosen:
+        print()
+        print(format_dp_table(dp_rows(args.dp_epsilons, n_shadows=args.shadows, n_victims=args.victims,
+                                      seed=args.seed)))
     return 0
+
+
+DP_COLUMNS = ("epsilon", "best_attack", "accuracy", "ci_low", "ci_high", "lira_tpr@1%fpr", "dp_bound@1%fpr",
+              "test_acc", "seconds")
+
+
+def dp_rows(epsilons, *, n_shadows: int = 25, n_victims: int = 200, seed: int = 0) -> list[dict]:
+    """One row of `DP_COLUMNS` per epsilon: `utils.property.dp.secret_society_under_dp`."""
+    import math
+
+    from ..metrics import dp_max_tpr
+    from ..property.dp import secret_society_under_dp
+
+    rows = []
+    for epsilon in epsilons:
+        start = time.perf_counter()
+        run = secret_society_under_dp(epsilon, n_shadows=n_shadows, n_victims=n_victims, seed=seed)
+        rows.append({"epsilon": run.epsilon, "best_attack": run.best.attack, "accuracy": run.best.accuracy,
+                     "ci_low": run.best.ci_low, "ci_high": run.best.ci_high,
+                     "lira_tpr@1%fpr": (run.lira_tpr, run.lira_tpr_low, run.lira_tpr_high),
+                     "dp_bound@1%fpr": dp_max_tpr(0.01, run.epsilon, 1e-5) if math.isfinite(run.epsilon) else 1.0,
+                     "test_acc": run.test_accuracy, "seconds": time.perf_counter() - start})
+    return rows
+
+
+def format_dp_table(rows) -> str:
+    """`dp_rows` as a markdown table, titled."""
+    def cell(key, value):
+        if key == "best_attack":
+            return value
+        if key == "lira_tpr@1%fpr":
+            return f"{value[0]:.2%} [{value[1]:.2%}, {value[2]:.2%}]"
+        if key == "epsilon":
+            return "inf" if value == float("inf") else f"{value:.3g}"
+        return f"{value:.1f}" if key == "seconds" else f"{value:.3f}"
+
+    lines = ["census-dp: census (a), 0.2 vs 0.5 women, every model DP-SGD (PRV, delta 1e-5)", "",
+             "| " + " | ".join(DP_COLUMNS) + " |", "|" + "---|" * len(DP_COLUMNS)]
+    lines += ["| " + " | ".join(cell(k, row[k]) for k in DP_COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def headline() -> list[tuple[str, float]]:

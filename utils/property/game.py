@@ -137,10 +137,16 @@ def _check_counts(n_shadows, n_victims, n_train, n_query):
     )
 
 
-def _train(X, y, subsets_list, build_model, recipe, seed, progress):
+def _train(X, y, subsets_list, build_model, recipe, seed, progress, noise_multiplier=None, max_grad_norm=1.0):
     sizes = [len(s) for s in subsets_list]
     start = time.perf_counter()
-    batch = train_batched(build_model, X, y, np.concatenate(subsets_list), recipe, seed=seed, progress=progress)
+    if noise_multiplier is None:
+        batch = train_batched(build_model, X, y, np.concatenate(subsets_list), recipe, seed=seed, progress=progress)
+    else:  # every model of the game with DP-SGD (Lesson 06b): the victims, and the shadows as the attacker would
+        from ..defenses.dp_batched import train_dp_batched
+
+        batch = train_dp_batched(build_model, X, y, np.concatenate(subsets_list), recipe,
+                                 noise_multiplier=noise_multiplier, max_grad_norm=max_grad_norm, seed=seed)
     seconds = time.perf_counter() - start
     ends = np.cumsum(sizes)
     return [take_models(batch, slice(e - n, e)) for e, n in zip(ends, sizes)], seconds
@@ -163,6 +169,8 @@ def sweep_property_game(
     n_query: int = 256,
     seed: int = 0,
     progress: bool = False,
+    noise_multiplier: float | None = None,
+    max_grad_norm: float = 1.0,
 ) -> list[PropertyGame]:
     """One game per fraction in `other_fractions`, each against the same world 0 (`base_fraction`).
 
@@ -192,7 +200,8 @@ def sweep_property_game(
     subsets = [world(base_fraction, attacker, n_shadows), world(base_fraction, victim_pool, v0)]
     for f in others:
         subsets += [world(f, attacker, n_shadows), world(f, victim_pool, v1)]
-    trained, seconds = _train(X, y, subsets, build_model, recipe, next(seeds), progress)
+    trained, seconds = _train(X, y, subsets, build_model, recipe, next(seeds), progress, noise_multiplier,
+                              max_grad_norm)
     worlds = np.repeat([0, 1], [v0, v1]).astype(np.int64)
     games = []
     for i, f in enumerate(others):
