@@ -131,3 +131,14 @@ def test_audit_design_and_forget_rows():
     assert len(set(forget_rows(members, 5, seed=1))) == 5
     with pytest.raises(ValueError, match="smaller than the 20 members"):
         forget_rows(members, 20)
+
+
+def test_the_fast_mlp_path_and_the_generic_vmap_path_take_the_same_steps(setup, monkeypatch):
+    request, original = setup
+    fast = unlearning_path("ascent-descent", original, request, [4])[4]
+    from utils.unlearning import steps
+
+    monkeypatch.setattr(steps.StackedMLP, "from_module", classmethod(lambda cls, *a, **k: None))
+    generic = unlearning_path("ascent-descent", original, request, [4])[4]
+    for name in fast.params:
+        torch.testing.assert_close(fast.params[name], generic.params[name], rtol=1e-4, atol=1e-5)

@@ -19,6 +19,7 @@ from torch.func import functional_call, vmap
 from ..models import ModelBatch
 from ..optim import make_optimizer
 from ..seed import spawn_seeds
+from ..stacked import StackedMLP
 from ..validation import check_positive_int, check_real, check_seed
 
 __all__ = ["continue_training"]
@@ -72,35 +73,62 @@ def continue_training(models: ModelBatch, X, y, *, descend=None, ascend=None, bu
     ascent_weight = check_real(ascent_weight, "ascent_weight", minimum=0.0)
     batch_size = check_positive_int(batch_size, "batch_size")
     device = next(iter(models.params.values())).device
-    params = {name: p.detach().clone().requires_grad_(True) for name, p in models.params.items()}
-    opt = make_optimizer(list(params.values()), lr, 0.0, device)
     base = models.base
     Xt, yt = torch.from_numpy(np.ascontiguousarray(X)).to(device), torch.from_numpy(np.asarray(y)).to(device)
-
-    def loss_one(p, xb, yb):
-        return nn.functional.cross_entropy(functional_call(base, p, (xb,)), yb)
-
-    batched_loss = vmap(loss_one)
     descend_seed, ascend_seed = spawn_seeds(check_seed(seed), 2)
     draws = []
     if descend is not None:
         draws.append((1.0, _batches(np.random.default_rng(descend_seed), np.asarray(descend), batch_size)))
     if ascend is not None and ascent_weight > 0:
         draws.append((-ascent_weight, _batches(np.random.default_rng(ascend_seed), np.asarray(ascend), batch_size)))
+    # The trainer's fast path for plain MLPs (hand-written batched gradients), else vmap over the module.
+    trainable = {name: p.detach().clone().requires_grad_(True) for name, p in models.params.items()}
+    stacked = StackedMLP.from_module(base.train(), trainable, flat_records=Xt.ndim == 2)
+    base.eval()
+    if stacked is not None:
+        tensors = stacked.tensors
+        rows = stacked.rows(Xt)
+        tables = (rows, stacked.targets(yt, rows.dtype))
 
-    def snapshot():
-        return ModelBatch(base=base, params={n: p.detach().clone() for n, p in params.items()}, seeds=models.seeds,
-                          subsets=models.subsets, n_records=models.n_records, fingerprint=models.fingerprint)
+        def set_gradients():
+            total = None
+            for sign, draw in draws:
+                batch = torch.from_numpy(next(draw)).to(device)
+                stacked.set_gradients(*(t[batch] for t in tables))
+                grads = [t.grad * sign for t in tensors]
+                total = grads if total is None else [a + b for a, b in zip(total, grads)]
+            for t, g in zip(tensors, total):
+                t.grad = g
 
+        def export():
+            return stacked.export()
+    else:
+        params = trainable
+        tensors = list(params.values())
+
+        def loss_one(p, xb, yb):
+            return nn.functional.cross_entropy(functional_call(base, p, (xb,)), yb)
+
+        batched_loss = vmap(loss_one)
+
+        def set_gradients():
+            for t in tensors:
+                t.grad = None
+            total = 0.0
+            for sign, draw in draws:
+                batch = torch.from_numpy(next(draw)).to(device)
+                total = total + sign * batched_loss(params, Xt[batch], yt[batch]).sum()
+            total.backward()
+
+        def export():
+            return {n: p.detach().clone() for n, p in params.items()}
+
+    opt = make_optimizer(tensors, lr, 0.0, device)
     done = 0
     for budget in budgets:
         while done < budget:
-            opt.zero_grad(set_to_none=True)
-            total = 0.0
-            for sign, draw in draws:
-                rows = torch.from_numpy(next(draw)).to(device)
-                total = total + sign * batched_loss(params, Xt[rows], yt[rows]).sum()
-            total.backward()
+            set_gradients()
             opt.step()
             done += 1
-        yield budget, snapshot()
+        yield budget, ModelBatch(base=base, params=export(), seeds=models.seeds, subsets=models.subsets,
+                                 n_records=models.n_records, fingerprint=models.fingerprint)
