@@ -141,4 +141,8 @@ def test_the_fast_mlp_path_and_the_generic_vmap_path_take_the_same_steps(setup, 
     monkeypatch.setattr(steps.StackedMLP, "from_module", classmethod(lambda cls, *a, **k: None))
     generic = unlearning_path("ascent-descent", original, request, [4])[4]
     for name in fast.params:
-        torch.testing.assert_close(fast.params[name], generic.params[name], rtol=1e-4, atol=1e-5)
+        # Adam divides by the gradient's size, so rounding on near-zero gradients shows at a fraction of one step
+        # (lr = 1e-3); a wrong sign or batch would move weights by whole steps.
+        torch.testing.assert_close(fast.params[name], generic.params[name], rtol=0, atol=3e-4)
+        moved = (fast.params[name] - original.params[name]).abs().max()
+        assert moved > 3e-3
