@@ -4,9 +4,10 @@ Membership exposure is relative. The records an attack finds most easily are the
 out of the data; remove them, retrain, and the records that were *next in line* now stick out in
 their place. `onion_experiment` measures it with the course's online LiRA:
 
-1. each record's **exposure** against shadows trained on halves of the candidates (`lira_exposure`:
-   every shadow plays the target in turn against the others; a record's exposure is its mean LiRA
-   score when it was a member minus its mean score when it was not);
+1. rank the records by an exposure measured beforehand (`lira_exposure`: every shadow plays the
+   target in turn against the others; a record's exposure is its mean LiRA score when it was a
+   member minus its mean score when it was not), and measure it again with fresh shadows on all the
+   records (fresh, so that records ranked high by luck do not look as if they lost exposure);
 2. **peel**: drop the `n_peel` most exposed records, train new shadows on halves of what is left, and
    measure again;
 3. **control**: drop as many *random* records instead (the same training-set size), and measure again.
@@ -87,8 +88,9 @@ def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int,
     Returns
     -------
     dict
-        ``peeled``, ``next_in_line``, ``random_removed`` (index arrays); ``exposure_peeled`` and
-        ``exposure_random`` (n_records,), NaN for the removed records.
+        ``peeled``, ``next_in_line``, ``random_removed`` (index arrays); ``exposure_all``,
+        ``exposure_peeled`` and ``exposure_random`` (n_records,), each measured with `n_shadows` fresh
+        shadows, NaN for the removed records.
     """
     n_peel = check_positive_int(n_peel, "n_peel")
     before = np.asarray(exposure_before, dtype=np.float64)
@@ -97,11 +99,12 @@ def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int,
                          f"got shape {before.shape} and n_peel={n_peel}.")
     order = np.argsort(-before, kind="stable")
     peeled, next_in_line = np.sort(order[:n_peel]), np.sort(order[n_peel: 2 * n_peel])
-    peel_seed, random_seed, draw_seed = spawn_seeds(check_seed(seed), 3)
+    peel_seed, random_seed, draw_seed, all_seed = spawn_seeds(check_seed(seed), 4)
     # The control removes random records that are neither peeled nor next in line, so both runs measure them.
     candidates = np.setdiff1d(np.arange(len(y)), np.r_[peeled, next_in_line])
     random_removed = np.sort(np.random.default_rng(draw_seed).choice(candidates, n_peel, replace=False))
     common = dict(build_model=build_model, recipe=recipe, n_shadows=n_shadows)
-    return {"peeled": peeled, "next_in_line": next_in_line, "random_removed": random_removed,
+    return {"exposure_all": _exposure_without(X, y, np.zeros(0, np.int64), seed=all_seed, **common),
+            "peeled": peeled, "next_in_line": next_in_line, "random_removed": random_removed,
             "exposure_peeled": _exposure_without(X, y, peeled, seed=peel_seed, **common),
             "exposure_random": _exposure_without(X, y, random_removed, seed=random_seed, **common)}

@@ -42,7 +42,7 @@ def unlearn_release(release, forget, *, steps: dict, n_shards: int = 5, seed: in
     ----------
     release : utils.capstone.ReleasedModel
     forget : array-like of int, shape (n_forget,)
-        Indices into ``release.X`` of members to forget.
+        Indices into the candidates (``release.candidates()``) of members to forget.
     steps : dict str -> int
         The budget of each approximate method (``"finetune"``, ``"gradient-ascent"``, ``"ascent-descent"``).
     n_shards : int, default=5
@@ -59,9 +59,11 @@ def unlearn_release(release, forget, *, steps: dict, n_shards: int = 5, seed: in
     missing = sorted(set(APPROXIMATE) - set(steps))
     if missing:
         raise ValueError(f"steps must give a budget for every approximate method; missing {missing}.")
-    X, y = release.X, release.y
-    members, heldout = release.split.members, release.split.nonmembers
+    X, y, membership = release.candidates()  # the released model trained on exactly X[membership == 1]
+    members, heldout = np.flatnonzero(membership == 1), np.flatnonzero(membership == 0)
     forget = np.sort(np.asarray(forget, dtype=np.int64))
+    if not np.isin(forget, members).all():
+        raise ValueError("forget must hold indices of members (membership 1) among release.candidates().")
     request = make_request(X, y, members[None], forget[None], build_model=release.build_model,
                            recipe=release.recipe)
     original = as_batch(release.model)
