@@ -6,8 +6,14 @@ from scipy.stats import norm
 
 from utils.metrics import auc
 from utils.unlearning import audits
-from utils.unlearning.audits import (fit_logistic_1d, gaussian_log_ratio, pooled_ulira, population_test,
-                                     tpr_with_interval, ulira_scores)
+from utils.unlearning.audits import (
+    fit_logistic_1d,
+    gaussian_log_ratio,
+    pooled_ulira,
+    population_test,
+    tpr_with_interval,
+    ulira_scores,
+)
 
 
 def test_gaussian_log_ratio_is_the_difference_of_normal_log_densities():

@@ -10,8 +10,19 @@ from utils.inference import per_record_loss, predict_logits
 from utils.models import MLP
 from utils.recipe import Recipe
 from utils.train import train_batched
-from utils.unlearning import (METHODS, ShardedModels, as_batch, audit_design, forget_rows, get_method, make_request,
-                              sisa_logits, train_sisa, unlearn_sisa, unlearning_path)
+from utils.unlearning import (
+    METHODS,
+    ShardedModels,
+    as_batch,
+    audit_design,
+    forget_rows,
+    get_method,
+    make_request,
+    sisa_logits,
+    train_sisa,
+    unlearn_sisa,
+    unlearning_path,
+)
 from utils.unlearning.sisa import _train_shard
 
 RECIPE = Recipe(epochs=8, batch_size=64)
