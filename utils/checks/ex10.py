@@ -223,7 +223,7 @@ forgotten records with held-out records gave an AUC near 0.5 in the lesson, for 
 as much as for the 'unlearned' ones. The convincing evidence is a per-example test, U-LiRA: train
 shadow models that learn and then unlearn the record, and others retrained without it, and ask
 whether the released model answers on John Doe's record like the first or the second. In the lesson
-U-LiRA told unlearned from retrained models for 10-17% of forgotten records at 1% FPR, where the
+U-LiRA told unlearned from retrained models for 7-15% of forgotten records at 1% FPR, where the
 population test found about 1%. The cost of being sure: dozens of shadow models, each trained and
 unlearned, i.e. far more compute than retraining once, which is why retraining (or SISA) is the
 honest answer when the guarantee matters.
