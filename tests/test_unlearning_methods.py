@@ -157,3 +157,26 @@ def test_the_fast_mlp_path_and_the_generic_vmap_path_take_the_same_steps(setup, 
         torch.testing.assert_close(fast.params[name], generic.params[name], rtol=0, atol=3e-4)
         moved = (fast.params[name] - original.params[name]).abs().max()
         assert moved > 3e-3
+
+
+def test_the_shadow_experiment_returns_arrays_only_and_reads_back_by_budget():
+    from utils.unlearning import path_at, path_budgets, run_shadow_experiment
+
+    digits = load_digits()
+    X, y = digits.X[:400], digits.y[:400]
+    out = run_shadow_experiment(X, y, build_model=MLP, recipe=RECIPE.replace(epochs=3), n_shadows=4, pool_size=100,
+                                n_forget=20, budgets={"gradient-ascent": (0, 3)}, seed=0)
+
+    def leaves(value):
+        if isinstance(value, dict):
+            assert all(isinstance(k, str) for k in value), list(value)  # keys a safe (JSON-like) cache keeps
+            for v in value.values():
+                yield from leaves(v)
+        else:
+            yield value
+
+    assert all(isinstance(v, (np.ndarray, float)) for v in leaves(out))
+    assert path_budgets(out, "gradient-ascent") == [0, 3]
+    np.testing.assert_array_equal(path_at(out, "gradient-ascent", 0)["log_odds"], out["original"]["log_odds"])
+    with pytest.raises(ValueError, match="no observations at 7 steps"):
+        path_at(out, "gradient-ascent", 7)

@@ -22,7 +22,7 @@ from .audits import (
                      tpr_with_interval,
                      ulira_scores,
 )
-from .experiment import DEFAULT_BUDGETS, observations, run_shadow_experiment
+from .experiment import DEFAULT_BUDGETS, observations, path_at, path_budgets, run_shadow_experiment
 from .methods import APPROXIMATE, EXACT, METHODS, as_batch, get_method, unlearning_path
 from .request import UnlearningRequest, audit_design, forget_rows, make_request
 from .sisa import ShardedModels, sisa_logits, train_sisa, unlearn_sisa
@@ -32,5 +32,6 @@ __all__ = [
     "METHODS", "EXACT", "APPROXIMATE", "get_method", "as_batch", "unlearning_path",
     "ShardedModels", "train_sisa", "unlearn_sisa", "sisa_logits",
     "gaussian_log_ratio", "ulira_scores", "pooled_ulira", "UliraResult", "population_test", "PopulationResult",
-    "tpr_with_interval", "MethodAudit", "audit_method", "DEFAULT_BUDGETS", "observations", "run_shadow_experiment",
+    "tpr_with_interval", "MethodAudit", "audit_method",
+    "DEFAULT_BUDGETS", "observations", "run_shadow_experiment", "path_at", "path_budgets",
 ]

@@ -24,7 +24,7 @@ from .methods import APPROXIMATE, retrain, unlearning_path
 from .request import audit_design, make_request
 from .sisa import sisa_logits, train_sisa, unlearn_sisa
 
-__all__ = ["DEFAULT_BUDGETS", "run_shadow_experiment", "observations"]
+__all__ = ["DEFAULT_BUDGETS", "run_shadow_experiment", "observations", "path_at", "path_budgets"]
 
 # Optimiser steps per method: from none (the original model) to well past where the forget set's loss
 # reaches the held-out records' (gradient ascent gets there within a few dozen steps).
@@ -69,8 +69,9 @@ def run_shadow_experiment(X, y, *, build_model, recipe, n_shadows: int = 32, poo
     dict
         ``trained``, ``forget`` (K, n) bool; ``pool`` (pool_size,); ``original``, ``retrained``,
         ``retrain`` (the second retrain), ``sisa-original``, ``sisa-retrained``, ``sisa`` (when
-        trained): observation dicts (see `observations`); ``paths``: method -> {budget: observations};
-        ``seconds``: stage -> wall time.
+        trained): observation dicts (see `observations`); ``paths``: method -> ``budgets`` (B,) and the
+        observations stacked over them, ``log_odds`` and ``loss`` (B, K, n), ``heldout_accuracy`` (B, K)
+        (read one budget with `path_at`); ``seconds``: stage -> wall time.
     """
     from tqdm.auto import tqdm
 
@@ -107,6 +108,26 @@ def run_shadow_experiment(X, y, *, build_model, recipe, n_shadows: int = 32, poo
                 out[name] = observations(sisa_logits(models, X), y, trained_mask)
         else:
             path = unlearning_path(stage, original, request, budgets[stage], seed=path_seed)
-            out["paths"][stage] = {b: record(stage, m) for b, m in path.items()}
+            found = [record(stage, path[b]) for b in budgets[stage]]
+            # arrays only (budgets as an array, not dict keys), so that any safe cache format keeps them
+            out["paths"][stage] = {"budgets": np.asarray(budgets[stage], np.int64),
+                                   **{key: np.stack([f[key] for f in found]) for key in found[0]}}
         out["seconds"][stage] = time.perf_counter() - start
     return out
+
+
+def path_budgets(experiment: dict, method: str) -> list[int]:
+    """The budgets (steps) at which the experiment observed `method`."""
+    if method not in experiment["paths"]:
+        raise ValueError(f"the experiment has no budget grid for {method!r}; it ran {sorted(experiment['paths'])}.")
+    return [int(b) for b in experiment["paths"][method]["budgets"]]
+
+
+def path_at(experiment: dict, method: str, budget: int) -> dict:
+    """The observations of `method`'s unlearned shadows after `budget` steps (see `observations`)."""
+    budgets = path_budgets(experiment, method)
+    if budget not in budgets:
+        raise ValueError(f"{method} has no observations at {budget} steps; the experiment ran {budgets}.")
+    i = budgets.index(budget)
+    path = experiment["paths"][method]
+    return {key: value[i] for key, value in path.items() if key != "budgets"}

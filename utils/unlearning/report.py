@@ -15,6 +15,7 @@ from ..attacks.lira import likelihood_ratio_online
 from ..attacks.signals import score_log_odds
 from ..inference import predict_logits
 from .audits import audit_method
+from .experiment import path_at, path_budgets
 
 __all__ = ["release_exposure", "method_audits", "budget_grid", "release_table", "audit_table"]
 
@@ -43,19 +44,15 @@ def method_audits(experiment: dict, steps: dict, *, seed: int = 0) -> dict:
     if "sisa" in experiment:
         audits["sisa"] = audit_method(experiment["sisa"], experiment["sisa-retrained"], **common)
     for name, budget in steps.items():
-        path = experiment["paths"][name]
-        if budget not in path:
-            raise ValueError(f"{name} has no audit at {budget} steps; the experiment ran {sorted(path)}.")
-        audits[name] = audit_method(path[budget], experiment["retrained"], **common)
+        audits[name] = audit_method(path_at(experiment, name, budget), experiment["retrained"], **common)
     return audits
 
 
 def budget_grid(experiment: dict, method: str, *, seed: int = 0) -> dict:
     """Both audits of `method` at every budget the experiment ran: dict steps -> MethodAudit."""
-    if method not in experiment["paths"]:
-        raise ValueError(f"the experiment has no budget grid for {method!r}; it ran {sorted(experiment['paths'])}.")
-    return {budget: audit_method(obs, experiment["retrained"], experiment["trained"], experiment["forget"], seed=seed)
-            for budget, obs in experiment["paths"][method].items()}
+    return {budget: audit_method(path_at(experiment, method, budget), experiment["retrained"], experiment["trained"],
+                                 experiment["forget"], seed=seed)
+            for budget in path_budgets(experiment, method)}
 
 
 def release_table(result: dict):
