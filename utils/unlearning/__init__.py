@@ -8,6 +8,11 @@
 - `sisa`      : SISA-style sharded training, exact by construction.
 - `audits`    : the population test and the per-example U-LiRA (Hayes et al. 2025).
 - `experiment`: the shadow experiment behind the lesson, as plain arrays.
+- `release`   : every method on lesson 08's released model, timed, with its accuracy.
+- `report`    : the lesson's tables and audit grids; `onion`: the privacy onion effect.
+
+The figures are in `utils.plots.unlearning`, the budget slider in `utils.widgets.unlearning`, the
+benchmark in `utils.bench.unlearning`.
 """
 
 from . import sisa  # noqa: F401  (registers "sisa")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
+import numpy as np
 from torch.func import stack_module_state
 
 from ..models import ModelBatch, check_model
@@ -72,8 +72,9 @@ def as_batch(model) -> ModelBatch:
 
     params, _ = stack_module_state([model])
     base = copy.deepcopy(model).to("meta").eval()
+    # No record of what trained it (subsets empty, no fingerprint): the request says that.
     return ModelBatch(base=base, params={n: p.detach().clone() for n, p in params.items()}, seeds=[0],
-                      subsets=torch.zeros((1, 1), dtype=torch.long).numpy(), n_records=1, fingerprint=None)
+                      subsets=np.zeros((1, 0), np.int64), n_records=0, fingerprint=None)
 
 
 def _check(original, request):
