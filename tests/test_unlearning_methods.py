@@ -180,3 +180,24 @@ def test_the_shadow_experiment_returns_arrays_only_and_reads_back_by_budget():
     np.testing.assert_array_equal(path_at(out, "gradient-ascent", 0)["log_odds"], out["original"]["log_odds"])
     with pytest.raises(ValueError, match="no observations at 7 steps"):
         path_at(out, "gradient-ascent", 7)
+
+
+def test_bad_input_is_named_with_the_fix(setup):
+    from utils.unlearning.release import unlearn_release
+    from utils.unlearning.steps import continue_training
+
+    request, original = setup
+    with pytest.raises(ValueError, match="needs records to descend on, to ascend on, or both"):
+        next(continue_training(original, request.X, request.y, budgets=[1], lr=1e-3))
+    with pytest.raises(ValueError, match="distinct and increasing"):
+        next(continue_training(original, request.X, request.y, ascend=request.forget, budgets=[5, 2], lr=1e-3))
+    with pytest.raises(ValueError, match="the exact methods retrain and have no budget"):
+        unlearning_path("retrain", original, request, [1])
+    with pytest.raises(ValueError, match="as_batch"):
+        get_method("finetune")(original.model(0), request, steps=1)
+    with pytest.raises(ValueError, match="must be even"):
+        audit_design(401, 4, pool_size=100, n_forget=20)
+    with pytest.raises(ValueError, match="n_forget <= pool_size / 2"):
+        audit_design(400, 4, pool_size=100, n_forget=60)
+    with pytest.raises(ValueError, match="missing \\['ascent-descent'\\]"):
+        unlearn_release(None, [0], steps={"finetune": 1, "gradient-ascent": 1})
