@@ -68,7 +68,7 @@ def _exposure_without(X, y, removed, *, build_model, recipe, n_shadows, seed):
 
 
 def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int, n_shadows: int = 16,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, progress: bool = False) -> dict:
     """Peel the `n_peel` most exposed records, retrain shadows, measure again; the same for random records.
 
     Parameters
@@ -84,6 +84,8 @@ def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int,
     n_shadows : int, default=16
         Even: shadows trained after each removal.
     seed : int, default=0
+    progress : bool, default=False
+        A bar over the three shadow runs (all records, peeled, random removal).
 
     Returns
     -------
@@ -103,8 +105,12 @@ def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int,
     # The control removes random records that are neither peeled nor next in line, so both runs measure them.
     candidates = np.setdiff1d(np.arange(len(y)), np.r_[peeled, next_in_line])
     random_removed = np.sort(np.random.default_rng(draw_seed).choice(candidates, n_peel, replace=False))
+    from tqdm.auto import tqdm
+
     common = dict(build_model=build_model, recipe=recipe, n_shadows=n_shadows)
-    return {"exposure_all": _exposure_without(X, y, np.zeros(0, np.int64), seed=all_seed, **common),
-            "peeled": peeled, "next_in_line": next_in_line, "random_removed": random_removed,
-            "exposure_peeled": _exposure_without(X, y, peeled, seed=peel_seed, **common),
-            "exposure_random": _exposure_without(X, y, random_removed, seed=random_seed, **common)}
+    runs = {"exposure_all": (np.zeros(0, np.int64), all_seed), "exposure_peeled": (peeled, peel_seed),
+            "exposure_random": (random_removed, random_seed)}
+    out = {"peeled": peeled, "next_in_line": next_in_line, "random_removed": random_removed}
+    for name, (removed, run_seed) in tqdm(runs.items(), desc="onion: shadow runs", disable=not progress, leave=False):
+        out[name] = _exposure_without(X, y, removed, seed=run_seed, **common)
+    return out
