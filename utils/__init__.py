@@ -12,6 +12,7 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.plots`    : log-log ROC curves, member/non-member histograms.
 - `utils.attacks`  : threshold (Yeom), shadow-model (Shokri) and LiRA attacks; pooled low-FPR runs.
 - `utils.widgets`  : the interactive controls of the lessons and the plain plots behind them.
+- `utils.unlearning`: unlearning methods (retrain, SISA, fine-tune, gradient ascent) and their audits (U-LiRA).
 - `utils.checks`   : `check()/hint()/solution()` for the exercises; `utils.grade` grades notebooks.
 - `utils.build_exercises`: generates `exercises/` from `solutions/`.
 - `utils.nbrun`    : runs a notebook in a fresh kernel (tests, benchmarks); `utils.bench`: benchmarks.

@@ -68,6 +68,9 @@ ATTACK_STYLES = {
     "property-kl": {"color": PALETTE["vermillion"], "linestyle": ":"},
     "meta-blackbox": {"color": PALETTE["green"], "linestyle": ":"},
     "meta-whitebox": {"color": PALETTE["purple"], "linestyle": ":"},
+    # unlearning audits (lesson 10): one attacker for all records vs one test per record
+    "population-test": {"color": PALETTE["blue"], "linestyle": "-."},
+    "u-lira": {"color": PALETTE["vermillion"], "linestyle": "-."},
 }
 
 
