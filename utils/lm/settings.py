@@ -1,0 +1,155 @@
+"""The three membership settings of Lesson 09, and every text attack run on one of them.
+
+- **overfit**: a model trained for many epochs on a few hundred records (plus canaries); members are
+  its training records, non-members fresh records of the same population (an IID split).
+- **one-pass**: a model trained once over a large corpus, as large language models are; members are
+  some of its training records, non-members fresh records of the same population (IID again).
+- **shifted**: the one-pass model's members against non-members from *another* distribution
+  (another Faker locale, or later birth years): the split of many published LLM evaluations,
+  where members are old text and non-members newer text. The blind baseline exposes it.
+
+Each `Setting` is plain text (tuples of str); `score_setting` queries the target (and the reference
+model) once and returns every attack's scores as arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..validation import check_positive_int, check_seed
+from .attacks import (blind_scores, loss_scores, min_k_plus_plus_scores, min_k_scores, reference_scores,
+                      token_statistics, zlib_scores)
+from .records import Canaries, build_corpus, make_canaries, make_records
+
+__all__ = ["Setting", "MembershipScores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
+           "ATTACK_NAMES"]
+
+ATTACK_NAMES = ("loss", "zlib", "min-k", "min-k++", "reference", "blind")  # the lesson's and the bench's names
+_SEED_GAP = 100_003  # keeps the seeds of different record sets apart
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One membership experiment as text.
+
+    Attributes
+    ----------
+    name : str
+    corpus : tuple of str
+        What the target trains on (canaries included, repeated).
+    members, nonmembers : tuple of str
+        The evaluation: texts the target trained on, and texts it never saw.
+    reference_corpus : tuple of str
+        Records of the members' population, disjoint from everything else (the reference model's data).
+    canaries : Canaries or None
+    """
+
+    name: str
+    corpus: tuple
+    members: tuple
+    nonmembers: tuple
+    reference_corpus: tuple = ()
+    canaries: Canaries | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        """Members then non-members (the order of `labels`)."""
+        return list(self.members) + list(self.nonmembers)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """1 = member, 0 = non-member, shape (n_members + n_nonmembers,)."""
+        return np.r_[np.ones(len(self.members), np.int64), np.zeros(len(self.nonmembers), np.int64)]
+
+
+def overfit_setting(*, n_records: int = 200, n_nonmembers: int = 1000, n_per_level: int = 3,
+                    repetitions=(1, 2, 4, 8, 16), n_digits: int = 6, seed: int = 0) -> Setting:
+    """`n_records` en_US records plus canaries to train on; `n_nonmembers` fresh records; as many for a reference."""
+    seed = check_seed(seed)
+    records = make_records(check_positive_int(n_records, "n_records"), seed=seed)
+    canaries = make_canaries(n_per_level, repetitions, n_digits=n_digits, seed=seed)
+    nonmembers = make_records(n_nonmembers, seed=seed + _SEED_GAP)
+    reference = make_records(n_records, seed=seed + 2 * _SEED_GAP)
+    return Setting("overfit", tuple(build_corpus(records, canaries, seed=seed)), tuple(records), tuple(nonmembers),
+                   tuple(reference), canaries)
+
+
+def one_pass_setting(*, n_records: int = 5000, n_members: int = 1000, n_nonmembers: int = 1000,
+                     seed: int = 0) -> Setting:
+    """`n_records` en_US records, trained on once; `n_members` of them and `n_nonmembers` fresh ones to evaluate."""
+    seed = check_seed(seed)
+    records = make_records(check_positive_int(n_records, "n_records"), seed=seed + 3 * _SEED_GAP)
+    if n_members > n_records:
+        raise ValueError(f"n_members ({n_members}) cannot exceed n_records ({n_records}).")
+    nonmembers = make_records(n_nonmembers, seed=seed + 4 * _SEED_GAP)
+    reference = make_records(n_records, seed=seed + 5 * _SEED_GAP)
+    return Setting("one-pass", tuple(records), tuple(records[:n_members]), tuple(nonmembers), tuple(reference))
+
+
+def shifted_setting(base: Setting, *, shift: str = "locale", seed: int = 0) -> Setting:
+    """`base`'s target and members against non-members from a shifted distribution.
+
+    Parameters
+    ----------
+    base : Setting
+        Usually the one-pass setting (whose IID evaluation is at chance).
+    shift : {"locale", "years"}, default="locale"
+        "locale": en_GB people (British names, cities and National Insurance numbers) instead of
+        en_US; "years": en_US people born 1985-2024 instead of 1940-2005 (a softer, temporal shift).
+    """
+    n = len(base.nonmembers)
+    seed = check_seed(seed) + 6 * _SEED_GAP
+    if shift == "locale":
+        nonmembers = make_records(n, seed=seed, locale="en_GB")
+    elif shift == "years":
+        nonmembers = make_records(n, seed=seed, years=(1985, 2024))
+    else:
+        raise ValueError(f"shift must be 'locale' or 'years', got {shift!r}.")
+    return Setting(f"shifted-{shift}", base.corpus, base.members, tuple(nonmembers), base.reference_corpus,
+                   base.canaries)
+
+
+@dataclass(frozen=True)
+class MembershipScores:
+    """Every attack's scores on one setting's evaluation texts.
+
+    Attributes
+    ----------
+    labels : ndarray of int64, shape (n_texts,)
+        1 = member.
+    scores : dict of str -> ndarray of float64, shape (n_texts,)
+        Keyed by `ATTACK_NAMES`; higher = more likely member.
+    """
+
+    labels: np.ndarray
+    scores: dict
+
+
+def score_setting(target, setting: Setting, *, reference=None, k: float = 0.2, seed: int = 0) -> MembershipScores:
+    """Run the loss, zlib, Min-K%, Min-K%++, reference (if `reference` is given) and blind attacks (Lesson 09).
+
+    Parameters
+    ----------
+    target : ByteTransformer
+    setting : Setting
+    reference : ByteTransformer, optional
+        A model trained on `setting.reference_corpus`.
+    k : float, default=0.2
+        Min-K%'s fraction of bytes.
+    seed : int
+        Seeds the blind baseline's folds.
+    """
+    texts = setting.texts
+    stats = token_statistics(target, texts)
+    loss = loss_scores(stats.log_probs, stats.mask)
+    scores = {"loss": loss,
+              "zlib": zlib_scores(stats.log_probs, stats.mask, texts),
+              "min-k": min_k_scores(stats.log_probs, stats.mask, k),
+              "min-k++": min_k_plus_plus_scores(stats.log_probs, stats.mu, stats.sigma, stats.mask, k)}
+    if reference is not None:
+        ref = token_statistics(reference, texts)
+        scores["reference"] = reference_scores(loss, loss_scores(ref.log_probs, ref.mask))
+    scores["blind"] = blind_scores(texts, setting.labels, seed=seed)
+    return MembershipScores(setting.labels, scores)
