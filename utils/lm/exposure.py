@@ -296,7 +296,8 @@ class CanaryExposure:
         Rank among `n_samples` random candidates, bits (saturates at log2(n_samples + 1)).
     canary_nll : ndarray of float64
         Log-perplexity of each secret, nats.
-    n_samples : int
+    sample_nll : ndarray of float64, shape (n_canaries, n_samples)
+        Log-perplexity of the random candidates after each canary's prefix, nats.
     """
 
     repetitions: np.ndarray
@@ -304,7 +305,16 @@ class CanaryExposure:
     estimated_normal: np.ndarray
     sampled: np.ndarray
     canary_nll: np.ndarray
-    n_samples: int
+    sample_nll: np.ndarray
+
+    @property
+    def n_samples(self) -> int:
+        return self.sample_nll.shape[1]
+
+    def by_repetitions(self, values=None) -> dict:
+        """``{repetitions: values of those canaries}`` (default: the skew-normal estimates), fewest first."""
+        values = self.estimated if values is None else np.asarray(values)
+        return {int(r): values[self.repetitions == r] for r in np.unique(self.repetitions)}
 
 
 def canary_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0,
@@ -339,7 +349,7 @@ def canary_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0,
     return CanaryExposure(
         np.asarray(canaries.repetitions), estimate_exposure(canary_nll, sample_nll),
         estimate_exposure(canary_nll, sample_nll, distribution="normal"), sampled_exposure(canary_nll, sample_nll),
-        canary_nll, n_samples)
+        canary_nll, sample_nll)
 
 
 def extracted(canaries, secrets: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from .attacks import (blind_scores, loss_scores, min_k_plus_plus_scores, min_k_s
                       token_statistics, zlib_scores)
 from .records import Canaries, build_corpus, make_canaries, make_records
 
-__all__ = ["Setting", "MembershipScores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
+__all__ = ["Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
            "ATTACK_NAMES"]
 
 ATTACK_NAMES = ("loss", "zlib", "min-k", "min-k++", "reference", "blind")  # the lesson's and the bench's names
@@ -153,3 +153,54 @@ def score_setting(target, setting: Setting, *, reference=None, k: float = 0.2, s
         scores["reference"] = reference_scores(loss, loss_scores(ref.log_probs, ref.mask))
     scores["blind"] = blind_scores(texts, setting.labels, seed=seed)
     return MembershipScores(setting.labels, scores)
+
+
+def auc_interval(labels, scores, *, n_boot: int = 300, confidence: float = 0.95, seed: int = 0):
+    """AUC and a stratified bootstrap interval: ``(auc, low, high)``.
+
+    Members and non-members are resampled separately (their counts kept), `n_boot` times.
+    """
+    from scipy.stats import rankdata
+
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    members, nonmembers = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    if len(members) == 0 or len(nonmembers) == 0:
+        raise ValueError("labels must hold both members (1) and non-members (0) to compute an AUC.")
+
+    def area(rows):  # Mann-Whitney: P(member score > non-member score), ties count half
+        ranks = rankdata(scores[rows], axis=-1)
+        n1 = len(members)
+        return (ranks[..., :n1].sum(-1) - n1 * (n1 + 1) / 2) / (n1 * len(nonmembers))
+
+    rng = np.random.default_rng(check_seed(seed))
+    boot = np.concatenate([rng.choice(members, (n_boot, len(members))),
+                           rng.choice(nonmembers, (n_boot, len(nonmembers)))], axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(area(boot), [tail, 1 - tail])
+    return float(area(np.r_[members, nonmembers])), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class AttackRow:
+    """One attack on one setting: AUC and TPR at `fpr`, each with a 95% interval."""
+
+    auc: float
+    auc_low: float
+    auc_high: float
+    tpr: float
+    tpr_low: float
+    tpr_high: float
+    fpr: float
+
+
+def summarize_scores(result: MembershipScores, *, fpr: float = 0.01, seed: int = 0) -> dict:
+    """``{attack: AttackRow}``: bootstrap AUC intervals, Clopper-Pearson intervals of the TPR at `fpr`."""
+    from ..metrics import summarize_attack
+
+    rows = {}
+    for name, scores in result.scores.items():
+        area, low, high = auc_interval(result.labels, scores, seed=seed)
+        summary = summarize_attack(result.labels, scores, fprs=(fpr,))
+        rows[name] = AttackRow(area, low, high, summary.tpr_at_fpr[fpr], *summary.tpr_interval[fpr], fpr)
+    return rows

@@ -15,6 +15,7 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 - `membership`: the membership game, one loss threshold, linear/log ROC pairs, degraded copies (lesson 02).
 - `property`: attack accuracies with intervals, accuracy against the worlds' distance (lesson 04).
 - `dp`: ROCs under the DP bound and the Gaussian-DP curve, epsilon sweeps, audits vs the accountant (lesson 06).
+- `lm`: exposure against repetitions, a canary among its candidates, text-attack ROCs and AUCs (lesson 09).
 - `capstone`: every allowed attack's ROC, the audit's privacy-utility chart, the ghost of deleted data (lesson 08).
 - `layout`: point labels placed at draw time so that none overlaps another (`place_labels`), legends under the axes.
 """
@@ -30,6 +31,8 @@ from .defenses import __all__ as _defenses_all
 from .dp import *  # noqa: F401,F403
 from .dp import __all__ as _dp_all
 from .layout import *  # noqa: F401,F403
+from .lm import *  # noqa: F401,F403
+from .lm import __all__ as _lm_all
 from .layout import __all__ as _layout_all
 from .membership import *  # noqa: F401,F403
 from .membership import __all__ as _membership_all
@@ -46,3 +49,4 @@ __all__ += _property_all
 __all__ += _dp_all
 __all__ += _capstone_all
 __all__ += _layout_all
+__all__ += _lm_all

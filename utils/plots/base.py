@@ -67,6 +67,13 @@ ATTACK_STYLES = {
     "property-kl": {"color": PALETTE["vermillion"], "linestyle": ":"},
     "meta-blackbox": {"color": PALETTE["green"], "linestyle": ":"},
     "meta-whitebox": {"color": PALETTE["purple"], "linestyle": ":"},
+    # text attacks on a language model (lesson 09); "blind" never queries the model
+    "text-loss": {"color": PALETTE["blue"], "linestyle": "-"},
+    "zlib": {"color": PALETTE["green"], "linestyle": "--"},
+    "min-k": {"color": PALETTE["orange"], "linestyle": "-"},
+    "min-k++": {"color": PALETTE["orange"], "linestyle": "--"},
+    "text-reference": {"color": PALETTE["vermillion"], "linestyle": "-."},
+    "blind": {"color": PALETTE["black"], "linestyle": "--"},
 }
 
 
