@@ -219,7 +219,9 @@ def _q3_judge(args, expected, answer):
                                 "(higher = more likely member)."),
         (values[:max(1, int(np.ceil(k * n - 1e-9)))].mean(), f"you rounded k * n up; round down (floor), keeping "
                                                            f"at least one byte: {keep} here."),
-        (values.mean(), "you averaged all the log-probabilities (the loss attack); keep only the lowest fraction k."),
+        (values.mean(), "you averaged all the log-probabilities (the loss attack); keep only the lowest fraction k"
+                        + (" (k used as a percentage, k * 100 bytes, also keeps all of them here)."
+                           if percent_k >= n else ".")),
     ]
     message = _named_slip(float(answer.values.reshape(())), expected, slips, atol=1e-12)
     return f"{message} (Expected {fmt(expected)}, got {fmt(answer.values.reshape(()))}.)" if message else problem
