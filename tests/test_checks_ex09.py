@@ -82,10 +82,10 @@ class _no_warning_check:
 
 def test_the_same_slips_fail_the_hidden_checks():
     rng = np.random.default_rng(1)
-    slips = {ex09.q1: lambda ranks, n_candidates: np.log(n_candidates) - np.log(ranks),
-             ex09.q2: lambda log_probs, text: np.mean(log_probs) / len(text),
-             ex09.q3: lambda log_probs, k: _lowest(log_probs, max(1, int(k)))}
-    for question, wrong in slips.items():
+    slips = [(ex09.q1, lambda ranks, n_candidates: np.log(n_candidates) - np.log(ranks)),
+             (ex09.q2, lambda log_probs, text: np.mean(log_probs) / len(text)),
+             (ex09.q3, lambda log_probs, k: _lowest(log_probs, max(1, int(k))))]
+    for question, wrong in slips:
         cases = question.hidden_cases(rng)
         assert not question.grade(cases, [core.capture(wrong, c) for c in cases], checks="hidden").passed
 
