@@ -88,10 +88,10 @@ def test_token_statistics_match_the_definitions_on_a_model():
     with torch.no_grad():
         logp = torch.log_softmax(model(torch.tensor([[2] + list(texts[0].encode())[:-1]])).double(), -1)[0]
     target = torch.tensor(list(texts[0].encode()))
-    np.testing.assert_allclose(stats.log_probs[0, :len(texts[0])], logp[torch.arange(len(target)), target], rtol=1e-9)
+    np.testing.assert_allclose(stats.log_probs[0, :len(texts[0])], logp[torch.arange(len(target)), target], rtol=1e-5)
     p = logp.exp()
     mu = (p * logp).sum(-1)
-    np.testing.assert_allclose(stats.mu[0, :len(texts[0])], mu, rtol=1e-9)
+    np.testing.assert_allclose(stats.mu[0, :len(texts[0])], mu, rtol=1e-5)
     np.testing.assert_allclose(stats.sigma[0, :len(texts[0])], ((p * (logp - mu[:, None]) ** 2).sum(-1)).sqrt(),
                                rtol=1e-6)
     assert stats.mask.sum(1).tolist() == [len(texts[0]), 2]

@@ -41,7 +41,8 @@ from ..validation import check_positive_int, check_seed
 from .model import BOS
 
 __all__ = ["DIGITS", "exposure_from_rank", "rank_of", "sampled_exposure", "estimate_exposure", "secret_log_probs",
-           "exact_exposure", "beam_search", "CanaryExposure", "canary_exposures", "extracted"]
+           "exact_exposure", "beam_search", "CanaryExposure", "canary_exposures", "extracted",
+           "extraction_report"]
 
 DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8).astype(np.int64)  # the digits' byte values
 LN2 = np.log(2.0)
@@ -311,6 +312,15 @@ class CanaryExposure:
     def n_samples(self) -> int:
         return self.sample_nll.shape[1]
 
+    def as_dict(self) -> dict:
+        """Plain arrays for `utils.cache.cached`."""
+        return {name: np.asarray(getattr(self, name)) for name in
+                ("repetitions", "estimated", "estimated_normal", "sampled", "canary_nll", "sample_nll")}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CanaryExposure:
+        return cls(**{name: np.asarray(value) for name, value in data.items()})
+
     def by_repetitions(self, values=None) -> dict:
         """``{repetitions: values of those canaries}`` (default: the skew-normal estimates), fewest first."""
         values = self.estimated if values is None else np.asarray(values)
@@ -356,3 +366,30 @@ def extracted(canaries, secrets: np.ndarray) -> np.ndarray:
     """Whether each canary's secret is among its found `secrets` (from `beam_search`): bool (n_canaries,)."""
     truth = np.stack([_digits(s) for s in canaries.secrets])
     return np.any(np.all(secrets == truth[:, None, :], axis=-1), axis=-1)
+
+
+def extraction_report(canaries, greedy: np.ndarray, beams: np.ndarray):
+    """A table: each canary's repetitions, its secret, the greedy guess, and whether the beams hold it.
+
+    Parameters
+    ----------
+    canaries : Canaries
+    greedy : ndarray of int64, shape (n_canaries, 1, n_digits)
+        From ``beam_search(..., beam_width=1)``.
+    beams : ndarray of int64, shape (n_canaries, beam_width, n_digits)
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per canary, most repeated first.
+    """
+    import pandas as pd
+
+    return pd.DataFrame({
+        "canary": [p.removesuffix(" is ") for p in canaries.prefixes],
+        "repetitions": np.asarray(canaries.repetitions),
+        "secret": list(canaries.secrets),
+        "greedy guess": ["".join(map(str, g[0])) for g in greedy],
+        "greedy right": extracted(canaries, greedy),
+        f"in top {beams.shape[1]} beams": extracted(canaries, beams),
+    })

@@ -30,6 +30,17 @@ DIAGNOSES = ("asthma", "type 2 diabetes", "hypertension", "breast cancer", "migr
              "lung cancer", "arthritis", "anaemia", "eczema", "influenza", "back pain")
 
 
+def _faker(locale: str, seed: int):
+    try:
+        from faker import Faker
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("Lesson 09 invents its people with Faker, which is not installed; run "
+                                  "`pip install faker==40.54.0` (the version in requirements.txt).") from None
+    fake = Faker(locale)
+    fake.seed_instance(seed)
+    return fake
+
+
 def make_records(n_records: int, *, seed: int, locale: str = "en_US", years=(1940, 2005)) -> list[str]:
     """`n_records` invented patients as one-line intake notes (Lesson 09).
 
@@ -49,15 +60,12 @@ def make_records(n_records: int, *, seed: int, locale: str = "en_US", years=(194
     list of str, length n_records
         ASCII text, each under 160 bytes.
     """
-    from faker import Faker
-
     n_records = check_positive_int(n_records, "n_records")
     seed = check_seed(seed)
     first, last = int(years[0]), int(years[1])
     if not 1900 <= first <= last <= 2025:
         raise ValueError(f"years must be (first, last) with 1900 <= first <= last <= 2025, got {years!r}.")
-    fake = Faker(locale)
-    fake.seed_instance(seed)
+    fake = _faker(locale, seed)
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(n_records):
@@ -92,6 +100,12 @@ class Canaries:
     def n_digits(self) -> int:
         return len(self.secrets[0])
 
+    def subset(self, keep) -> Canaries:
+        """The canaries where `keep` (bool array, shape (n_canaries,)) is True, e.g. ``repetitions == 16``."""
+        keep = np.asarray(keep, dtype=bool)
+        return Canaries(tuple(p for p, k in zip(self.prefixes, keep) if k),
+                        tuple(s for s, k in zip(self.secrets, keep) if k), self.repetitions[keep])
+
     @property
     def texts(self) -> list[str]:
         """Each canary's full sentence, once."""
@@ -114,14 +128,11 @@ def make_canaries(n_per_level: int = 3, repetitions=(1, 2, 4, 8, 16), *, n_digit
     Canaries
         Ordered by decreasing repetitions, so that canary 0 (John Doe's) is repeated most.
     """
-    from faker import Faker
-
     n_per_level = check_positive_int(n_per_level, "n_per_level")
     n_digits = check_positive_int(n_digits, "n_digits")
     levels = sorted((check_positive_int(r, "repetitions") for r in repetitions), reverse=True)
     rng = np.random.default_rng(check_seed(seed) + 7919)  # not the records' stream
-    fake = Faker("en_US")
-    fake.seed_instance(seed + 7919)
+    fake = _faker("en_US", seed + 7919)
     names = [JOHN_DOE]
     while len(names) < n_per_level * len(levels):
         name = fake.name()

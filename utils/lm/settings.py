@@ -23,9 +23,15 @@ from .attacks import (blind_scores, loss_scores, min_k_plus_plus_scores, min_k_s
                       token_statistics, zlib_scores)
 from .records import Canaries, build_corpus, make_canaries, make_records
 
-__all__ = ["Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
+__all__ = ["TARGET_RECIPE", "ONE_PASS_RECIPE", "DP_RECIPE", "compare_models", "score_settings", "cached_scores",
+           "cached_exposures", "Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
            "ATTACK_NAMES"]
 
+# The lesson's recipes (also the bench's): 12 epochs overfit 200 records; one pass over a large corpus;
+# DP-SGD at epsilon 8 for as many steps as a non-private control of the same batch size.
+TARGET_RECIPE = {"epochs": 12, "lr": 1e-3, "batch_size": 32}
+ONE_PASS_RECIPE = {"epochs": 1, "lr": 1e-3, "batch_size": 32}
+DP_RECIPE = {"epsilon": 8.0, "epochs": 12, "lr": 3e-3, "batch_size": 64}
 ATTACK_NAMES = ("loss", "zlib", "min-k", "min-k++", "reference", "blind")  # the lesson's and the bench's names
 _SEED_GAP = 100_003  # keeps the seeds of different record sets apart
 
@@ -126,6 +132,25 @@ class MembershipScores:
     labels: np.ndarray
     scores: dict
 
+    def as_dict(self) -> dict:
+        return {"labels": np.asarray(self.labels), "scores": {k: np.asarray(v) for k, v in self.scores.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MembershipScores:
+        return cls(np.asarray(data["labels"]), {k: np.asarray(v) for k, v in data["scores"].items()})
+
+
+def _scores_from_statistics(stats, ref_stats, texts, labels, k, seed):
+    loss = loss_scores(stats.log_probs, stats.mask)
+    scores = {"loss": loss,
+              "zlib": zlib_scores(stats.log_probs, stats.mask, texts),
+              "min-k": min_k_scores(stats.log_probs, stats.mask, k),
+              "min-k++": min_k_plus_plus_scores(stats.log_probs, stats.mu, stats.sigma, stats.mask, k)}
+    if ref_stats is not None:
+        scores["reference"] = reference_scores(loss, loss_scores(ref_stats.log_probs, ref_stats.mask))
+    scores["blind"] = blind_scores(texts, labels, seed=seed)
+    return MembershipScores(labels, scores)
+
 
 def score_setting(target, setting: Setting, *, reference=None, k: float = 0.2, seed: int = 0) -> MembershipScores:
     """Run the loss, zlib, Min-K%, Min-K%++, reference (if `reference` is given) and blind attacks (Lesson 09).
@@ -135,24 +160,57 @@ def score_setting(target, setting: Setting, *, reference=None, k: float = 0.2, s
     target : ByteTransformer
     setting : Setting
     reference : ByteTransformer, optional
-        A model trained on `setting.reference_corpus`.
+        A model trained on records of the members' population that the target never saw.
     k : float, default=0.2
         Min-K%'s fraction of bytes.
     seed : int
         Seeds the blind baseline's folds.
     """
-    texts = setting.texts
-    stats = token_statistics(target, texts)
-    loss = loss_scores(stats.log_probs, stats.mask)
-    scores = {"loss": loss,
-              "zlib": zlib_scores(stats.log_probs, stats.mask, texts),
-              "min-k": min_k_scores(stats.log_probs, stats.mask, k),
-              "min-k++": min_k_plus_plus_scores(stats.log_probs, stats.mu, stats.sigma, stats.mask, k)}
-    if reference is not None:
-        ref = token_statistics(reference, texts)
-        scores["reference"] = reference_scores(loss, loss_scores(ref.log_probs, ref.mask))
-    scores["blind"] = blind_scores(texts, setting.labels, seed=seed)
-    return MembershipScores(setting.labels, scores)
+    return score_settings(target, {setting.name: setting}, reference=reference, k=k, seed=seed)[setting.name]
+
+
+def score_settings(target, settings: dict, *, reference=None, k: float = 0.2, seed: int = 0) -> dict:
+    """`score_setting` for several settings of one target, querying each distinct text once: ``{name: scores}``."""
+    import types
+
+    unique = list(dict.fromkeys(t for s in settings.values() for t in s.texts))
+    where = {t: i for i, t in enumerate(unique)}
+    stats = token_statistics(target, unique)
+    ref = token_statistics(reference, unique) if reference is not None else None
+
+    def rows(all_stats, texts):
+        index = np.array([where[t] for t in texts])
+        return types.SimpleNamespace(**{f: getattr(all_stats, f)[index] for f in ("log_probs", "mu", "sigma", "mask")})
+
+    return {name: _scores_from_statistics(rows(stats, s.texts), None if ref is None else rows(ref, s.texts),
+                                          s.texts, s.labels, k, seed) for name, s in settings.items()}
+
+
+def _score_dicts(target, settings, reference, k, seed):
+    scored = score_settings(target, settings, reference=reference, k=k, seed=seed)
+    return {name: result.as_dict() for name, result in scored.items()}
+
+
+def cached_scores(target, settings: dict, *, reference=None, k: float = 0.2, seed: int = 0) -> dict:
+    """`score_settings` through `utils.cache.cached` (stored as plain arrays): ``{name: MembershipScores}``."""
+    from ..cache import cached
+
+    stored = cached(_score_dicts, target, settings, reference, k, seed)
+    return {name: MembershipScores.from_dict(data) for name, data in stored.items()}
+
+
+def _exposure_dict(model, canaries, n_samples, seed):
+    from .exposure import canary_exposures
+
+    return canary_exposures(model, canaries, n_samples=n_samples, seed=seed, progress=True).as_dict()
+
+
+def cached_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0):
+    """`utils.lm.exposure.canary_exposures` through `utils.cache.cached` (stored as plain arrays)."""
+    from ..cache import cached
+    from .exposure import CanaryExposure
+
+    return CanaryExposure.from_dict(cached(_exposure_dict, model, canaries, n_samples, seed))
 
 
 def auc_interval(labels, scores, *, n_boot: int = 300, confidence: float = 0.95, seed: int = 0):
@@ -204,3 +262,20 @@ def summarize_scores(result: MembershipScores, *, fpr: float = 0.01, seed: int =
         summary = summarize_attack(result.labels, scores, fprs=(fpr,))
         rows[name] = AttackRow(area, low, high, summary.tpr_at_fpr[fpr], *summary.tpr_interval[fpr], fpr)
     return rows
+
+
+def compare_models(models: dict, canaries, texts, *, n_samples: int = 500, seed: int = 0) -> dict:
+    """For each model: its canaries' exposure (`CanaryExposure`) and its bits per byte on `texts` (Lesson 09).
+
+    Exposures go through `cached_exposures`; pass ``canaries.subset(...)`` to measure only some of them.
+
+    Returns
+    -------
+    dict of str -> (CanaryExposure, float)
+    """
+    from tqdm.auto import tqdm
+
+    from .train import bits_per_byte
+
+    return {name: (cached_exposures(model, canaries, n_samples=n_samples, seed=seed), bits_per_byte(model, texts))
+            for name, model in tqdm(list(models.items()), desc="models measured", leave=False)}

@@ -118,17 +118,26 @@ def plot_setting_aucs(summaries: dict, *, ax=None, attacks=None):
     return ax
 
 
-def plot_defences(names, exposures, bits_per_byte, *, axes=None):
-    """Two panels: the most repeated canaries' exposure (left) and the model's bits per byte (right) per model."""
+def plot_defences(comparison: dict, *, repetitions: int = 16, axes=None):
+    """Two panels per model: its `repetitions`-x canaries' exposure (median, whiskers min-max) and its bits per byte.
+
+    Parameters
+    ----------
+    comparison : dict of str -> (CanaryExposure, float)
+        From `utils.lm.settings.compare_models`.
+    """
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-    plot_grouped_bars(np.asarray(exposures, float), groups=list(names), series=["16x canaries"], ax=axes[0],
-                      colors=[PALETTE["vermillion"]], fmt="{:.1f}", ylabel="Exposure of the 16x canaries (bits)")
-    plot_grouped_bars(np.asarray(bits_per_byte, float), groups=list(names), series=["held-out records"],
-                      ax=axes[1], colors=[PALETTE["blue"]], fmt="{:.2f}",
-                      ylabel="Bits per byte on fresh records (lower = better)")
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    names = list(comparison)
+    groups = [exposure.by_repetitions()[repetitions] for exposure, _ in comparison.values()]
+    plot_grouped_bars(np.array([np.median(g) for g in groups]), np.array([g.min() for g in groups]),
+                      np.array([g.max() for g in groups]), groups=names, series=[f"{repetitions}x canaries"],
+                      ax=axes[0], colors=[PALETTE["vermillion"]], fmt="{:.1f}", ylabel="Exposure (bits)")
+    plot_grouped_bars(np.array([bpb for _, bpb in comparison.values()]), groups=names,
+                      series=["fresh records"], ax=axes[1], colors=[PALETTE["blue"]], fmt="{:.2f}",
+                      ylabel="Bits per byte (lower = better model)")
     for ax in axes:
         ax.tick_params(axis="x", labelsize="small")
     return axes
