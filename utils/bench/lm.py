@@ -35,8 +35,17 @@ import torch
 from ..config import pick
 from ..lm.exposure import beam_search, canary_exposures, extracted
 from ..lm.records import build_corpus
-from ..lm.settings import (ATTACK_NAMES, DP_RECIPE, ONE_PASS_RECIPE, TARGET_RECIPE, one_pass_setting,
-                           overfit_setting, score_setting, shifted_setting, summarize_scores)
+from ..lm.settings import (
+    ATTACK_NAMES,
+    DP_RECIPE,
+    ONE_PASS_RECIPE,
+    TARGET_RECIPE,
+    one_pass_setting,
+    overfit_setting,
+    score_setting,
+    shifted_setting,
+    summarize_scores,
+)
 from ..lm.train import bits_per_byte, train_lm, train_lm_dp
 
 __all__ = ["run", "headline", "main"]

@@ -40,8 +40,8 @@ def _named_slip(value, expected, slips, rtol=1e-6, atol=1e-9):
     for wrong, message in slips:
         with np.errstate(all="ignore"):
             wrong = np.asarray(wrong, dtype=float)
-        if wrong.shape == np.shape(expected) and np.all(np.isfinite(wrong)) and not _close(wrong, expected, rtol, atol) \
-                and _close(value, wrong, rtol, atol):
+        distinct = wrong.shape == np.shape(expected) and np.all(np.isfinite(wrong))
+        if distinct and not _close(wrong, expected, rtol, atol) and _close(value, wrong, rtol, atol):
             return message
     return None
 

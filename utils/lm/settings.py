@@ -19,12 +19,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_positive_int, check_seed
-from .attacks import (blind_scores, loss_scores, min_k_plus_plus_scores, min_k_scores, reference_scores,
-                      token_statistics, zlib_scores)
+from .attacks import (
+    blind_scores,
+    loss_scores,
+    min_k_plus_plus_scores,
+    min_k_scores,
+    reference_scores,
+    token_statistics,
+    zlib_scores,
+)
 from .records import Canaries, build_corpus, make_canaries, make_records
 
 __all__ = ["TARGET_RECIPE", "ONE_PASS_RECIPE", "DP_RECIPE", "compare_models", "score_settings", "cached_scores",
-           "cached_exposures", "Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
+           "cached_exposures", "Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores",
+           "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
            "ATTACK_NAMES"]
 
 # The lesson's recipes (also the bench's): 12 epochs overfit 200 records; one pass over a large corpus;

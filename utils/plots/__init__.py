@@ -31,9 +31,9 @@ from .defenses import __all__ as _defenses_all
 from .dp import *  # noqa: F401,F403
 from .dp import __all__ as _dp_all
 from .layout import *  # noqa: F401,F403
+from .layout import __all__ as _layout_all
 from .lm import *  # noqa: F401,F403
 from .lm import __all__ as _lm_all
-from .layout import __all__ as _layout_all
 from .membership import *  # noqa: F401,F403
 from .membership import __all__ as _membership_all
 from .overfitting import *  # noqa: F401,F403
