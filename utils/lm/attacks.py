@@ -67,7 +67,7 @@ class TokenStatistics:
 
 
 @torch.no_grad()
-def token_statistics(model, texts, *, batch_size: int = 256) -> TokenStatistics:
+def token_statistics(model, texts, *, batch_size: int = 64) -> TokenStatistics:
     """Query `model` on `texts` once: per-byte log-probabilities and the moments Min-K%++ needs."""
     inputs, targets, mask = encode_texts(texts)
     log_probs, mus, sigmas = (np.zeros(mask.shape) for _ in range(3))

@@ -167,7 +167,7 @@ def _encode_prefix(prefix: str) -> np.ndarray:
 
 
 @torch.no_grad()
-def _next_log_probs(model, prefix_codes: np.ndarray, partials: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+def _next_log_probs(model, prefix_codes: np.ndarray, partials: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """Log-probabilities (nats, over all 256 bytes) of each digit after prefix + partial digits.
 
     partials: (n, j) digits 0-9. Returns (n, 10) float64.
@@ -182,7 +182,7 @@ def _next_log_probs(model, prefix_codes: np.ndarray, partials: np.ndarray, batch
 
 
 @torch.no_grad()
-def secret_log_probs(model, prefix: str, candidates, *, batch_size: int = 1024) -> np.ndarray:
+def secret_log_probs(model, prefix: str, candidates, *, batch_size: int = 256) -> np.ndarray:
     """Log-likelihood (nats) the model gives each candidate secret after `prefix`.
 
     Parameters
