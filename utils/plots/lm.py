@@ -113,7 +113,8 @@ def plot_setting_aucs(summaries: dict, *, ax=None, attacks=None):
     colors = [attack_style(STYLE_NAMES.get(a, a))["color"] for a in names]
     ax = new_ax(ax, figsize=(8, 4))
     plot_grouped_bars(values, lower, upper, groups=settings, series=names, ax=ax, colors=colors, fmt=None,
-                      ylabel="AUC (0.5 = chance)", ylim=(0, 1.12), legend_loc="upper left")
+                      ylabel="AUC (0.5 = chance)", ylim=(0, 1.25), legend_loc="upper center")
+    ax.legend(ncol=len(names), loc="upper center", fontsize="small")  # one row above the bars, covering none
     ax.axhline(0.5, ls=":", color="grey", lw=1)
     return ax
 
