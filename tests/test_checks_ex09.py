@@ -1,5 +1,6 @@
 """Exercise 09's checks: the reference passes, and each usual slip fails with the message that names it."""
 
+import warnings
 import zlib
 
 import numpy as np
@@ -63,21 +64,10 @@ def _lowest(log_probs, keep):
     (lambda log_probs, k: -_lowest(log_probs, max(1, int(k * len(log_probs)))), "wrong sign"),
 ], ids=["sort-direction", "count", "percent", "empty", "all", "sign"])
 def test_min_k_slips_are_named(wrong, words):
-    with np.errstate(all="ignore"), _no_warning_check():
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the empty-slice slip warns "Mean of empty slice" before it is judged
         verdict = ex09.q3.evaluate(wrong)
     assert verdict.outcome == core.INCORRECT and words in verdict.message, verdict.message
-
-
-class _no_warning_check:
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 def test_the_same_slips_fail_the_hidden_checks():
