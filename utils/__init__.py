@@ -11,6 +11,7 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.metrics`  : ROC/AUC, TPR at low FPR, advantage, Clopper-Pearson intervals, DP bounds.
 - `utils.plots`    : log-log ROC curves, member/non-member histograms.
 - `utils.attacks`  : threshold (Yeom), shadow-model (Shokri) and LiRA attacks; pooled low-FPR runs.
+- `utils.lm`       : lesson 09's byte-level language model, canaries, exposure, extraction and text attacks.
 - `utils.widgets`  : the interactive controls of the lessons and the plain plots behind them.
 - `utils.unlearning`: unlearning methods (retrain, SISA, fine-tune, gradient ascent) and their audits (U-LiRA).
 - `utils.checks`   : `check()/hint()/solution()` for the exercises; `utils.grade` grades notebooks.

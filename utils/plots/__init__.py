@@ -16,6 +16,7 @@ One module per topic; each lesson's helpers are re-exported here, so lessons wri
 - `property`: attack accuracies with intervals, accuracy against the worlds' distance (lesson 04).
 - `dp`: ROCs under the DP bound and the Gaussian-DP curve, epsilon sweeps, audits vs the accountant (lesson 06).
 - `dp_public`: private training on public features against epsilon, an audit's ceiling (lesson 06b).
+- `lm`: exposure against repetitions, a canary among its candidates, text-attack ROCs and AUCs (lesson 09).
 - `capstone`: every allowed attack's ROC, the audit's privacy-utility chart, the ghost of deleted data (lesson 08).
 - `layout`: point labels placed at draw time so that none overlaps another (`place_labels`), legends under the axes.
 """
@@ -34,6 +35,8 @@ from .dp_public import *  # noqa: F401,F403
 from .dp_public import __all__ as _dp_public_all
 from .layout import *  # noqa: F401,F403
 from .layout import __all__ as _layout_all
+from .lm import *  # noqa: F401,F403
+from .lm import __all__ as _lm_all
 from .membership import *  # noqa: F401,F403
 from .membership import __all__ as _membership_all
 from .overfitting import *  # noqa: F401,F403
@@ -49,3 +52,4 @@ __all__ += _property_all
 __all__ += _dp_all + _dp_public_all
 __all__ += _capstone_all
 __all__ += _layout_all
+__all__ += _lm_all

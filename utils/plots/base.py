@@ -71,6 +71,13 @@ ATTACK_STYLES = {
     # unlearning audits (lesson 10): one attacker for all records vs one test per record
     "population-test": {"color": PALETTE["blue"], "linestyle": "-."},
     "u-lira": {"color": PALETTE["vermillion"], "linestyle": "-."},
+    # text attacks on a language model (lesson 09); "blind" never queries the model
+    "text-loss": {"color": PALETTE["blue"], "linestyle": "-"},
+    "zlib": {"color": PALETTE["green"], "linestyle": "--"},
+    "min-k": {"color": PALETTE["orange"], "linestyle": "-"},
+    "min-k++": {"color": PALETTE["orange"], "linestyle": "--"},
+    "text-reference": {"color": PALETTE["vermillion"], "linestyle": "-."},
+    "blind": {"color": PALETTE["black"], "linestyle": "--"},
 }
 
 

@@ -11,6 +11,7 @@ behind them live in `utils.experiments`, the figures in `utils.plots`. One modul
 - `utils.widgets.defenses` (Lesson 05): `privacy_utility_explorer`, a slider over precomputed
   defence settings on the privacy-utility chart.
 - `utils.widgets.dp` (Lesson 06): `dp_roc_explorer`, a slider over the DP targets' ROC curves and bounds.
+- `utils.widgets.lm` (Lesson 09): `canary_explorer`, a slider over the canaries and their candidates.
 
 For a lesson's own one-off slider, `show_explorer(controls, draw, parameters, description=...)`
 displays any controls with a figure that follows them (`Explorer` is what it returns).
@@ -23,9 +24,11 @@ from .defenses import *  # noqa: F401,F403
 from .defenses import __all__ as _defenses_all
 from .dp import *  # noqa: F401,F403
 from .dp import __all__ as _dp_all
+from .lm import *  # noqa: F401,F403
+from .lm import __all__ as _lm_all
 from .loss_threshold import *  # noqa: F401,F403
 from .loss_threshold import __all__ as _loss_threshold_all
 from .overfitting import *  # noqa: F401,F403
 from .overfitting import __all__ as _overfitting_all
 
-__all__ = ["Explorer", "show_explorer", *_overfitting_all, *_loss_threshold_all, *_defenses_all, *_dp_all]
+__all__ = ["Explorer", "show_explorer", *_overfitting_all, *_loss_threshold_all, *_defenses_all, *_dp_all, *_lm_all]
