@@ -56,3 +56,32 @@ def test_long_code_lines_finds_long_code_but_not_markdown():
     ])
     assert long_code_lines(nb) == [(1, 3, 101, "z" * 101), (2, 1, 122, "# " + "c" * 120)]
     assert long_code_lines(nb, limit=200) == []
+
+
+def control_characters(nb):
+    """(cell index, character, context) of every control character but newline, and tab before a letter in markdown.
+
+    A Python string built the notebook: "$\\varepsilon$" written without the backslash doubled becomes a
+    vertical tab and "arepsilon", and "\\times" a tab and "imes", which the page shows as gaps and nonsense.
+    """
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for at, char in enumerate(cell.source):
+            after = cell.source[at + 1:at + 2]
+            lost_backslash = char == "\t" and cell.cell_type == "markdown" and after.isalpha()
+            if (ord(char) < 32 and char not in "\n\t") or lost_backslash:
+                found.append((index, repr(char), cell.source[max(0, at - 15):at + 15]))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in NOTEBOOKS])
+def test_no_control_characters_in_cells(path):
+    found = control_characters(nbformat.read(path, as_version=4))
+    assert not found, (f"{path.relative_to(ROOT)}: control characters (a LaTeX backslash lost in a Python string?): "
+                       f"{found}")
+
+
+def test_control_characters_are_found():
+    nb = new_notebook(cells=[new_markdown_cell("DP at $\x0barepsilon = 8$, $16 \times 8$"),
+                             new_code_cell("x = 1\n\ty = 2")])
+    assert [(i, c) for i, c, _ in control_characters(nb)] == [(0, "'\\x0b'"), (0, "'\\t'")]

@@ -40,7 +40,7 @@ class TrainedLM:
     seconds : float
         Wall time of the training.
     epsilon : float
-        The DP guarantee (``inf`` for non-private training); delta is ``1 / n_texts``.
+        The DP guarantee (``inf`` for non-private training), at the delta it was trained for (1e-5 by default).
     """
 
     state_dict: dict
@@ -139,8 +139,8 @@ def train_lm(texts, *, epochs: int = 30, batch_size: int = 32, lr: float = 3e-3,
     return TrainedLM(state, np.array(losses), seconds)
 
 
-def train_lm_dp(texts, *, epsilon: float = 8.0, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
-                max_grad_norm: float = 1.0, seed: int = 0, progress: bool = False) -> TrainedLM:
+def train_lm_dp(texts, *, epsilon: float = 8.0, delta: float = 1e-5, epochs: int = 30, batch_size: int = 64,
+                lr: float = 3e-3, max_grad_norm: float = 1.0, seed: int = 0, progress: bool = False) -> TrainedLM:
     """Train a fresh `ByteTransformer` on `texts` with DP-SGD (Opacus), at record-level `epsilon` (Lesson 09).
 
     Each *text* is one privacy unit: a canary repeated 16 times is 16 units, a group that the
@@ -150,7 +150,9 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, epochs: int = 30, batch_size: in
     ----------
     texts : list of str
     epsilon : float, default=8.0
-        Target epsilon at delta = 1 / len(texts); Opacus calibrates the noise to reach it after `epochs`.
+        Target epsilon; Opacus calibrates the noise to reach it after `epochs`.
+    delta : float, default=1e-5
+        Below 1 / len(texts), as lesson 06 requires (a delta of 1/n would allow publishing one text outright).
     epochs, batch_size, lr, seed, progress
         As in `train_lm` (batches are Poisson-sampled, of `batch_size` records on average).
     max_grad_norm : float, default=1.0
@@ -163,8 +165,10 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, epochs: int = 30, batch_size: in
     """
     from opacus import PrivacyEngine
 
+    from ..defenses.dp import check_privacy_target
+
     epochs = check_positive_int(epochs, "epochs")
-    epsilon = check_real(epsilon, "epsilon", positive=True)
+    epsilon, delta = check_privacy_target(epsilon, delta, len(texts))
     seed = check_seed(seed)
     inputs, targets, mask = encode_texts(texts)
     torch.manual_seed(seed)
@@ -174,7 +178,6 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, epochs: int = 30, batch_size: in
     generator = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=generator)
     engine = PrivacyEngine(accountant="rdp")
-    delta = 1.0 / len(texts)
     model, optimizer, loader = engine.make_private_with_epsilon(
         module=model, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
         epochs=epochs, max_grad_norm=max_grad_norm, noise_generator=torch.Generator().manual_seed(seed + 1))
