@@ -93,3 +93,51 @@ def scalar_problem(answer, expected: float, *, name: str, what: str, rtol: float
     if np.isclose(value, expected, rtol=rtol, atol=atol):
         return None
     return f"the expected {what} is {fmt(expected)}, yours is {fmt(value)}."
+
+
+def likelihood_ratio_problem(answer, expected: float, target, first, second, *, name: str, sign: str):
+    """Judge a per-record Gaussian likelihood-ratio score (LiRA, Lesson 03; U-LiRA, Lesson 10).
+
+    The reference is ``log N(logit(target); fit(logit(first))) - log N(logit(target); fit(logit(second)))``
+    with sample standard deviations. Returns None when `answer` matches, else a message that names the
+    usual slip (sign, ddof, raw confidences, the ratio instead of its log).
+
+    Parameters
+    ----------
+    target : float
+        The confidence under test.
+    first, second : array-like of float
+        The shadows' confidences of the two hypotheses (IN / OUT, unlearned / retrained).
+    name : str
+        The student's function name.
+    sign : str
+        What to say when the sign is flipped (which difference to take, what a high score means).
+    """
+    from scipy.stats import norm
+
+    problem = scalar_problem(answer, expected, name=name, what="log-likelihood ratio", rtol=1e-5, atol=1e-6)
+    if problem is None or answer.values is None or answer.values.size != 1:
+        return problem
+    value = float(answer.values.reshape(()))
+    p, a, b = (np.asarray(v, dtype=np.float64) for v in (target, first, second))
+
+    def ratio(x, u, v, ddof=1):
+        return float(norm.logpdf(x, u.mean(), u.std(ddof=ddof)) - norm.logpdf(x, v.mean(), v.std(ddof=ddof)))
+
+    def logit(q):
+        return np.log(q) - np.log1p(-q)
+
+    slips = [
+        (-expected, sign),
+        (ratio(logit(p), logit(a), logit(b), ddof=0),
+         "you used np.std's default (ddof=0); use the sample standard deviation, .std(ddof=1)."),
+        (ratio(p, a, b), "you fitted the Gaussians to the raw confidences; first move to the logit scale, "
+                         "log(p / (1 - p)), where the shadows' confidences look Gaussian."),
+        (float(np.exp(expected)) if expected < 700 else np.inf,
+         "you returned the likelihood ratio itself; return its logarithm (the difference of the two log-densities)."),
+    ]
+    for wrong, message in slips:
+        if np.isfinite(wrong) and not np.isclose(wrong, expected, rtol=1e-5, atol=1e-6) \
+                and np.isclose(value, wrong, rtol=1e-5, atol=1e-6):
+            return f"{message} (Expected {fmt(expected)}, got {fmt(value)}.)"
+    return problem

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from .compare import fmt, scalar_problem
+from .compare import likelihood_ratio_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
 
 __all__ = ["q1", "q2", "q3", "EXERCISE"]
@@ -175,7 +175,6 @@ q1 = FunctionQuestion(
 # ----------------------------------------------------------------------------- q2: the LiRA score of one record
 def lira_score(target_confidence, in_confidences, out_confidences):
     """Online LiRA score of one record: log N(x; IN fit) - log N(x; OUT fit) on the logit scale."""
-    from scipy.stats import norm
 
     def logit(p):
         p = np.asarray(p, dtype=np.float64)
@@ -222,32 +221,11 @@ def _q2_hidden(rng: np.random.Generator):
 
 
 def _q2_judge(args, expected, answer):
-    problem = scalar_problem(answer, expected, name="lira_score", what="log-likelihood ratio", rtol=1e-5, atol=1e-6)
-    if problem is None or answer.values is None or answer.values.size != 1:
-        return problem
-    value = float(answer.values.reshape(()))
-    p, p_in, p_out = (np.asarray(args[k], dtype=np.float64)
-                      for k in ("target_confidence", "in_confidences", "out_confidences"))
-
-    def ratio(x, a, b, ddof=1):
-        return float(norm.logpdf(x, a.mean(), a.std(ddof=ddof)) - norm.logpdf(x, b.mean(), b.std(ddof=ddof)))
-
-    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
-    slips = [
-        (-expected, "your sign is flipped: compute log N(x; IN) - log N(x; OUT), so that a higher score means "
-                    "'more likely member'."),
-        (ratio(logit(p), logit(p_in), logit(p_out), ddof=0),
-         "you used np.std's default (ddof=0); use the sample standard deviation, .std(ddof=1)."),
-        (ratio(p, p_in, p_out), "you fitted the Gaussians to the raw confidences; first move to the logit scale, "
-                                "log(p / (1 - p)), where the confidences look Gaussian."),
-        (float(np.exp(expected)) if expected < 700 else np.inf,
-         "you returned the likelihood ratio itself; return its logarithm (the difference of the two log-densities)."),
-    ]
-    for wrong, message in slips:
-        if np.isfinite(wrong) and not np.isclose(wrong, expected, rtol=1e-5, atol=1e-6) \
-                and np.isclose(value, wrong, rtol=1e-5, atol=1e-6):
-            return f"{message} (Expected {fmt(expected)}, got {fmt(value)}.)"
-    return problem
+    target, first, second = (args[k] for k in ('target_confidence', 'in_confidences', 'out_confidences'))
+    return likelihood_ratio_problem(
+        answer, expected, target, first, second, name="lira_score",
+        sign=("your sign is flipped: compute log N(x; IN) - log N(x; OUT), so that a higher score means "
+              "'more likely member'."))
 
 
 q2 = FunctionQuestion(

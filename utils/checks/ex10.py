@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from .compare import fmt, scalar_problem
+from .compare import fmt, likelihood_ratio_problem, scalar_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
 
 __all__ = ["q1", "q2", "q3", "EXERCISE"]
@@ -35,7 +35,6 @@ __all__ = ["q1", "q2", "q3", "EXERCISE"]
 # ----------------------------------------------------------------------------- q1: U-LiRA's score of one record
 def ulira_score(target_confidence, unlearned_confidences, retrained_confidences):
     """U-LiRA score of one record: log N(x; unlearned fit) - log N(x; retrained fit) on the logit scale."""
-    from scipy.stats import norm
 
     def logit(p):
         p = np.asarray(p, dtype=np.float64)
@@ -82,32 +81,11 @@ def _q1_hidden(rng: np.random.Generator):
 
 
 def _q1_judge(args, expected, answer):
-    problem = scalar_problem(answer, expected, name="ulira_score", what="log-likelihood ratio", rtol=1e-5, atol=1e-6)
-    if problem is None or answer.values is None or answer.values.size != 1:
-        return problem
-    value = float(answer.values.reshape(()))
-    p, p_u, p_r = (np.asarray(args[k], dtype=np.float64)
-                   for k in ("target_confidence", "unlearned_confidences", "retrained_confidences"))
-
-    def ratio(x, a, b, ddof=1):
-        return float(norm.logpdf(x, a.mean(), a.std(ddof=ddof)) - norm.logpdf(x, b.mean(), b.std(ddof=ddof)))
-
-    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
-    slips = [
-        (-expected, "your sign is flipped: compute log N(x; unlearned) - log N(x; retrained), so that a higher score "
-                    "means 'unlearned, not retrained' (the case the audit looks for)."),
-        (ratio(logit(p), logit(p_u), logit(p_r), ddof=0),
-         "you used np.std's default (ddof=0); use the sample standard deviation, .std(ddof=1)."),
-        (ratio(p, p_u, p_r), "you fitted the Gaussians to the raw confidences; first move to the logit scale, "
-                             "log(p / (1 - p)), where the shadows' answers look Gaussian."),
-        (float(np.exp(expected)) if expected < 700 else np.inf,
-         "you returned the likelihood ratio itself; return its logarithm (the difference of the two log-densities)."),
-    ]
-    for wrong, message in slips:
-        if np.isfinite(wrong) and not np.isclose(wrong, expected, rtol=1e-5, atol=1e-6) \
-                and np.isclose(value, wrong, rtol=1e-5, atol=1e-6):
-            return f"{message} (Expected {fmt(expected)}, got {fmt(value)}.)"
-    return problem
+    target, first, second = (args[k] for k in ('target_confidence', 'unlearned_confidences', 'retrained_confidences'))
+    return likelihood_ratio_problem(
+        answer, expected, target, first, second, name="ulira_score",
+        sign=("your sign is flipped: compute log N(x; unlearned) - log N(x; retrained), so that a higher score means "
+              "'unlearned, not retrained' (the case the audit looks for)."))
 
 
 q1 = FunctionQuestion(
