@@ -25,7 +25,6 @@ file, is no shortcut.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from .compare import likelihood_ratio_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
@@ -175,6 +174,7 @@ q1 = FunctionQuestion(
 # ----------------------------------------------------------------------------- q2: the LiRA score of one record
 def lira_score(target_confidence, in_confidences, out_confidences):
     """Online LiRA score of one record: log N(x; IN fit) - log N(x; OUT fit) on the logit scale."""
+    from scipy.stats import norm
 
     def logit(p):
         p = np.asarray(p, dtype=np.float64)

@@ -24,7 +24,6 @@ public inputs, or this file, is no shortcut.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from .compare import fmt, likelihood_ratio_problem, scalar_problem
 from .core import Exercise, FunctionQuestion, WrittenQuestion
@@ -35,6 +34,7 @@ __all__ = ["q1", "q2", "q3", "EXERCISE"]
 # ----------------------------------------------------------------------------- q1: U-LiRA's score of one record
 def ulira_score(target_confidence, unlearned_confidences, retrained_confidences):
     """U-LiRA score of one record: log N(x; unlearned fit) - log N(x; retrained fit) on the logit scale."""
+    from scipy.stats import norm
 
     def logit(p):
         p = np.asarray(p, dtype=np.float64)
