@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,10 +178,14 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, delta: float = 1e-5, epochs: int
     data = torch.utils.data.TensorDataset(*(torch.from_numpy(a) for a in (inputs, targets, mask)))
     generator = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, generator=generator)
-    engine = PrivacyEngine(accountant="rdp")
-    model, optimizer, loader = engine.make_private_with_epsilon(
-        module=model, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
-        epochs=epochs, max_grad_norm=max_grad_norm, noise_generator=torch.Generator().manual_seed(seed + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "secure RNG turned off": fine for teaching, as in lesson 06
+        engine = PrivacyEngine(accountant="rdp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, optimizer, loader = engine.make_private_with_epsilon(
+            module=model, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
+            epochs=epochs, max_grad_norm=max_grad_norm, noise_generator=torch.Generator().manual_seed(seed + 1))
     losses = []
     start = time.perf_counter()
     model.train()
@@ -194,7 +199,9 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, delta: float = 1e-5, epochs: int
                     # one mean per record, then the batch mean: each record's gradient is clipped as one unit
                     per_record = (per_byte.view_as(t) * m).sum(1) / m.sum(1).clamp(min=1)
                     loss = per_record.mean()
-                    loss.backward()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # Opacus's "full backward hook" notice, every step
+                        loss.backward()
                     losses.append(float(loss.detach()))
                 optimizer.step()
                 bar.update(1)
