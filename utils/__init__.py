@@ -11,6 +11,12 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.metrics`  : ROC/AUC, TPR at low FPR, advantage, Clopper-Pearson intervals, DP bounds.
 - `utils.plots`    : log-log ROC curves, member/non-member histograms.
 - `utils.attacks`  : threshold (Yeom), shadow-model (Shokri) and LiRA attacks; pooled low-FPR runs.
+- `utils.property` : property inference (lesson 04): the two-world game, its attacks, and (`property.dp`) the game
+                     under DP-SGD (lesson 06b).
+- `utils.defenses` : regularisation, masking and DP-SGD (lessons 05-07); `defenses.public_features` and
+                     `defenses.dp_public`: private training on public features (lesson 06b).
+- `utils.audit`, `utils.audit_limits`: DP bounds and empirical audits of epsilon (lesson 06); what an audit can
+                     certify at most, the Gaussian-DP estimate (lesson 06b).
 - `utils.lm`       : lesson 09's byte-level language model, canaries, exposure, extraction and text attacks.
 - `utils.widgets`  : the interactive controls of the lessons and the plain plots behind them.
 - `utils.unlearning`: unlearning methods (retrain, SISA, fine-tune, gradient ascent) and their audits (U-LiRA).
