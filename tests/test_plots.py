@@ -329,3 +329,16 @@ def test_a_masked_api_point_at_the_released_models_accuracy_is_ringed_and_named(
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "labels only (masked API): same accuracy as released" in legend
     plt.close(ax.figure)
+
+
+def test_grouped_bars_take_colour_and_hatch_from_named_styles():
+    from utils.plots import plot_grouped_bars
+
+    ax = plot_grouped_bars([[0.6], [0.7]], groups=["overfit"], series=["min-k", "min-k++"],
+                           styles=["min-k", "min-k++"], fmt=None)
+    first, second = ax.patches[:2]
+    assert first.get_facecolor() == second.get_facecolor()  # one family, one colour ...
+    assert not first.get_hatch() and second.get_hatch()  # ... the dashed member hatched
+    with pytest.raises(ValueError, match="styles must name one attack style per series"):
+        plot_grouped_bars([[0.6]], groups=["a"], series=["x"], styles=["min-k"], colors=["red"])
+    plt.close(ax.figure)

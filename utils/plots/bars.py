@@ -45,6 +45,7 @@ def plot_grouped_bars(
     series,
     ax=None,
     colors=None,
+    styles=None,
     ylabel: str = "",
     fmt: str | None = "{:.1%}",
     ylim=None,
@@ -67,6 +68,9 @@ def plot_grouped_bars(
     ax : matplotlib Axes, optional
     colors : sequence of colours, length n_series, optional
         Defaults to each attack's colour, else the Okabe-Ito cycle.
+    styles : sequence of str, length n_series, optional
+        The `ATTACK_STYLES` name whose colour and hatch each series takes, where the legend labels
+        differ from the registry's names (lesson 09's "loss" is the registry's "text-loss").
     ylabel : str
         What the values are, with units.
     fmt : str or None, default="{:.1%}"
@@ -109,13 +113,15 @@ def plot_grouped_bars(
             raise ValueError("each interval must contain its value: need lower <= values <= upper.")
     if colors is not None and len(colors) != n_series:
         raise ValueError(f"colors must hold one colour per series ({n_series}), got {len(colors)}.")
+    if styles is not None and (colors is not None or len(styles) != n_series):
+        raise ValueError(f"styles must name one attack style per series ({n_series}), and colors must then be None.")
     if not 0 < width <= 1:
         raise ValueError(f"width must lie in (0, 1], got {width!r}.")
     ax = new_ax(ax, figsize=(max(4.5, 1.2 * n_groups * max(1, n_series) ** 0.5 + 2), 3.6))
     bar = width / n_series
     x = np.arange(n_groups)
     for i, name in enumerate(series):
-        style = ATTACK_STYLES.get(name, {})
+        style = ATTACK_STYLES.get(name if styles is None else styles[i], {})
         color = colors[i] if colors is not None else style.get("color", _CYCLE[i % len(_CYCLE)])
         hatch = _HATCH.get(style.get("linestyle", "-")) if colors is None else None
         offset = (i - (n_series - 1) / 2) * bar

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bars import plot_grouped_bars
-from .base import PALETTE, attack_style, new_ax
+from .base import PALETTE, new_ax
 from .layout import legend_below
 from .membership import plot_rocs
 
@@ -110,9 +110,10 @@ def plot_setting_aucs(summaries: dict, *, ax=None, attacks=None):
     values = np.array([[summaries[s][a].auc for s in settings] for a in names])
     lower = np.array([[summaries[s][a].auc_low for s in settings] for a in names])
     upper = np.array([[summaries[s][a].auc_high for s in settings] for a in names])
-    colors = [attack_style(STYLE_NAMES.get(a, a))["color"] for a in names]
     ax = new_ax(ax, figsize=(8, 4))
-    plot_grouped_bars(values, lower, upper, groups=settings, series=names, ax=ax, colors=colors, fmt=None,
+    # the registry's styles: colour by family, hatched where the family's line is dashed (min-k++ next to min-k)
+    plot_grouped_bars(values, lower, upper, groups=settings, series=names, ax=ax,
+                      styles=[STYLE_NAMES.get(a, a) for a in names], fmt=None,
                       ylabel="AUC (0.5 = chance)", ylim=(0, 1.25), legend_loc="upper center")
     ax.legend(ncol=len(names), loc="upper center", fontsize="small")  # one row above the bars, covering none
     ax.axhline(0.5, ls=":", color="grey", lw=1)
