@@ -321,7 +321,7 @@ def test_lesson_widgets_work_in_chromium(lab, browser, lesson):
         errors = [f"{o['ename']}: {o['evalue']}" for c in state["cells"] for o in c["outputs"] if o["type"] == "error"]
         assert not errors, f"{name} raised in the browser: {errors}\nscreenshots in {folder}"
 
-        # Every widget output renders as a live widget (sliders, and tqdm's progress bars too); the
+        # Every widget output renders as a live widget (the sliders; progress bars are text); the
         # cells with a slider also show a figure.
         code_cells = page.locator(".jp-Notebook .jp-CodeCell")
         assert code_cells.count() == n_code_cells
@@ -335,7 +335,7 @@ def test_lesson_widgets_work_in_chromium(lab, browser, lesson):
             cell.scroll_into_view_if_needed()
             # Until the widget manager renders a widget, its output reads "Loading widget..." (for
             # ever when the frontend lacks the widget extension). A widget closed by the kernel
-            # (tqdm's bar with leave=False) renders as nothing, which is fine.
+            # renders as nothing, which is fine.
             outputs = cell.locator(".jp-Cell-outputArea")
             _wait_for(lambda outputs=outputs: "Loading widget" not in outputs.inner_text(), 30,
                       f"the {n_widgets} widget(s) of {name} cell {i} to render (still 'Loading widget...')")

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.nbrun import find_notebooks, run_notebook
+from utils.nbrun import find_notebooks, run_notebook, unfinished_bars
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = find_notebooks(ROOT)
@@ -49,6 +49,9 @@ def test_notebook_runs_top_to_bottom(path):
     _record_time(run)
     assert run.ok, f"{path.relative_to(ROOT)} failed after {run.wall_s:.1f} s\n{run.error}"
     assert path.read_bytes() == before, "running a notebook must not write it back"
+    frozen = unfinished_bars(run.nb)
+    assert not frozen, f"{path.relative_to(ROOT)}: a saved copy would show these bars unfinished: {frozen}"
+
 
 
 def test_stored_notebooks_have_no_outputs():

@@ -23,6 +23,7 @@ Modules (each one idea; see the docstring of each for the lesson that introduces
 - `utils.checks`   : `check()/hint()/solution()` for the exercises; `utils.grade` grades notebooks.
 - `utils.build_exercises`: generates `exercises/` from `solutions/`.
 - `utils.nbrun`    : runs a notebook in a fresh kernel (tests, benchmarks); `utils.bench`: benchmarks.
+- `utils.progress` : the progress bar that saved notebooks show finished (tqdm's text, in an updated display).
 
 Importing `utils` changes no settings (no matplotlib styles, no global seeds).
 """

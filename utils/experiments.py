@@ -218,7 +218,7 @@ def generalization_curve(X, y, split: MembershipSplit, sizes, *, n_models: int =
     epochs : int, default=50
     seed : int, default=0
     progress : bool, default=False
-        Show a progress bar over the sizes (``tqdm.auto``: a bar in notebooks, text in a terminal).
+        Show a progress bar over the sizes (`utils.progress`: a bar that saved notebooks show finished).
 
     Returns
     -------
@@ -238,9 +238,9 @@ def generalization_curve(X, y, split: MembershipSplit, sizes, *, n_models: int =
     position = {int(r): j for j, r in enumerate(members)}
     steps = list(enumerate(zip(sizes, spawn_seeds(seed, len(sizes)))))
     if progress:
-        from tqdm.auto import tqdm
+        from utils.progress import progress_bar
 
-        steps = tqdm(steps, desc="training-set sizes", unit="size")
+        steps = progress_bar(steps, desc="training-set sizes", unit="size")
     for i, (size, size_seed) in steps:
         rng = np.random.default_rng(size_seed)
         subsets = np.stack([rng.choice(members, int(size), replace=False) for _ in range(n_models)])

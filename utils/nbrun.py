@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["INLINE_BACKEND", "NotebookRun", "find_notebooks", "peak_rss_mb", "run_notebook", "shows_figure"]
+__all__ = ["INLINE_BACKEND", "NotebookRun", "find_notebooks", "peak_rss_mb", "run_notebook", "shows_figure",
+           "unfinished_bars"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 NOTEBOOK_FOLDERS = ("lessons", "solutions")
@@ -202,3 +203,23 @@ def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kerne
         return NotebookRun(path, False, wall_s, _cell_error(index, cell, exc), tuple(cell_s), nb, kernel_start_s,
                            first_figure_s)
     return NotebookRun(path, True, wall_s, None, tuple(cell_s), nb, kernel_start_s, first_figure_s, peak)
+
+
+_BAR = re.compile(r"(\d+)%\|.*\| *(\d+)/(\d+)")
+
+
+def unfinished_bars(nb) -> list[str]:
+    """Progress bars in an executed notebook's outputs that a saved copy shows short of their total.
+
+    A tqdm widget's saved text is its first frame ("0%| | 0/30"); the course's bar (utils.progress)
+    saves its last one, full for a bar that stays and empty for one that goes.
+    """
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/plain", "") if "data" in out else ""
+            for line in str(text).splitlines():
+                m = _BAR.search(line)
+                if m and int(m.group(2)) != int(m.group(3)):
+                    found.append(f"cell {i}: {line.strip()}")
+    return found

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
-from tqdm.auto import tqdm
 
 from .config import default_device
 from .inference import Evaluation, accuracy, evaluate, per_record_loss, predict_logits
 from .models import ModelBatch, model_device, model_n_classes, records_fingerprint
 from .optim import make_optimizer
+from .progress import progress_bar
 from .recipe import Recipe, as_recipe
 from .seed import spawn_seeds
 from .stacked import StackedMLP
@@ -195,7 +195,7 @@ def train_model(
     opt = make_optimizer(model.parameters(), recipe.lr, recipe.weight_decay, device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # dropout masks
-        for _ in tqdm(range(recipe.epochs), desc="training", disable=not progress, leave=False):
+        for _ in progress_bar(range(recipe.epochs), desc="training", disable=not progress, leave=False):
             order = torch.from_numpy(rng.permutation(len(yt))).to(device)
             for start in range(0, len(yt), recipe.batch_size):
                 batch = order[start : start + recipe.batch_size]
@@ -354,7 +354,7 @@ def train_batched(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # dropout masks
-        for _ in tqdm(range(recipe.epochs), desc=f"epochs ({n_models} models at once)", unit="epoch",
+        for _ in progress_bar(range(recipe.epochs), desc=f"epochs ({n_models} models at once)", unit="epoch",
                       disable=not progress, leave=False):
             order = torch.from_numpy(np.stack([r.permutation(n_train) for r in rngs])).to(device)
             order = torch.gather(subsets_t, 1, order)  # (K, n_train) global record indices

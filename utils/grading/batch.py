@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..checks import load_exercise
 from ..checks.release import ROOT, student_library, write_files
+from ..progress import progress_bar
 from . import scoring
 from .jail import protections_missing
 from .provenance import function_flags
@@ -148,7 +148,7 @@ def grade_batch(submissions, limits: Limits, *, jobs: int = 1, seed: int | None 
             futures = {pool.submit(grade_one, s, exercises, course, limits, seed=seed, bwrap=bwrap, env=env,
                                    warning=warning): s
                        for s in submissions}
-            for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="notebook",
+            for future in progress_bar(as_completed(futures), total=len(futures), desc="grading", unit="notebook",
                                disable=not progress):
                 submission = futures[future]
                 try:

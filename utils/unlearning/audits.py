@@ -132,7 +132,7 @@ def pooled_ulira(unlearned_log_odds, retrained_log_odds, trained, forget, *, glo
     -------
     UliraResult
     """
-    from tqdm.auto import tqdm
+    from utils.progress import progress_bar
 
     unlearned = check_observations(unlearned_log_odds, "unlearned_log_odds")
     retrained = check_observations(retrained_log_odds, "retrained_log_odds", n_records=unlearned.shape[1])
@@ -146,7 +146,7 @@ def pooled_ulira(unlearned_log_odds, retrained_log_odds, trained, forget, *, glo
     n_models = check_positive_int(len(unlearned), "number of shadows", minimum=3)
     kept = trained & ~forget
     pos, neg, targets, records, skipped = [], [], [], [], 0
-    for t in tqdm(range(n_models), desc="U-LiRA targets", disable=not progress, leave=False):
+    for t in progress_bar(range(n_models), desc="U-LiRA targets", disable=not progress, leave=False):
         others = np.arange(n_models) != t
         cols = np.flatnonzero(forget[t])
         in_mask = np.r_[forget[others][:, cols], np.zeros((n_models - 1, len(cols)), bool)]

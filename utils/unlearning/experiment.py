@@ -73,7 +73,7 @@ def run_shadow_experiment(X, y, *, build_model, recipe, n_shadows: int = 32, poo
         observations stacked over them, ``log_odds`` and ``loss`` (B, K, n), ``heldout_accuracy`` (B, K)
         (read one budget with `path_at`); ``seconds``: stage -> wall time.
     """
-    from tqdm.auto import tqdm
+    from utils.progress import progress_bar
 
     n_shadows = check_positive_int(n_shadows, "n_shadows", minimum=4)
     budgets = dict(DEFAULT_BUDGETS if budgets is None else budgets)
@@ -85,7 +85,7 @@ def run_shadow_experiment(X, y, *, build_model, recipe, n_shadows: int = 32, poo
     request = make_request(X, y, trained, forget, build_model=build_model, recipe=recipe)
     trained_mask, forget_mask = request.masks()
     stages = ["original", "retrained", "retrain", *budgets] + (["sisa"] if sisa_shards else [])
-    bar = tqdm(stages, desc="shadow stages", disable=not progress, leave=False)
+    bar = progress_bar(stages, desc="shadow stages", disable=not progress, leave=False)
     out = {"trained": trained_mask, "forget": forget_mask, "pool": pool, "paths": {}, "seconds": {}}
 
     def record(name, models):

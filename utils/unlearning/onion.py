@@ -105,12 +105,13 @@ def onion_experiment(X, y, exposure_before, *, build_model, recipe, n_peel: int,
     # The control removes random records that are neither peeled nor next in line, so both runs measure them.
     candidates = np.setdiff1d(np.arange(len(y)), np.r_[peeled, next_in_line])
     random_removed = np.sort(np.random.default_rng(draw_seed).choice(candidates, n_peel, replace=False))
-    from tqdm.auto import tqdm
+    from utils.progress import progress_bar
 
     common = dict(build_model=build_model, recipe=recipe, n_shadows=n_shadows)
     runs = {"exposure_all": (np.zeros(0, np.int64), all_seed), "exposure_peeled": (peeled, peel_seed),
             "exposure_random": (random_removed, random_seed)}
     out = {"peeled": peeled, "next_in_line": next_in_line, "random_removed": random_removed}
-    for name, (removed, run_seed) in tqdm(runs.items(), desc="onion: shadow runs", disable=not progress, leave=False):
+    for name, (removed, run_seed) in progress_bar(runs.items(), desc="onion: shadow runs",
+                                                  disable=not progress, leave=False):
         out[name] = _exposure_without(X, y, removed, seed=run_seed, **common)
     return out

@@ -96,7 +96,7 @@ def train_sisa(request: UnlearningRequest, *, n_shards: int = 5, seed: int = 0, 
     -------
     ShardedModels
     """
-    from tqdm.auto import tqdm
+    from utils.progress import progress_bar
 
     n_shards = check_positive_int(n_shards, "n_shards", minimum=2)
     assign_seed, model_seed = spawn_seeds(check_seed(seed), 2)
@@ -104,7 +104,8 @@ def train_sisa(request: UnlearningRequest, *, n_shards: int = 5, seed: int = 0, 
     rows = request.trained if rows is None else rows
     seeds = np.array(spawn_seeds(model_seed, request.n_models * n_shards), np.int64).reshape(-1, n_shards)
     shards, records = [], []
-    bar = tqdm(total=request.n_models * n_shards, desc="training shard models", disable=not progress, leave=False)
+    bar = progress_bar(total=request.n_models * n_shards, desc="training shard models", disable=not progress,
+                       leave=False)
     for k, row in enumerate(rows):
         row = np.sort(np.asarray(row, np.int64))
         records.append([row[shard[row] == s] for s in range(n_shards)])
