@@ -19,7 +19,7 @@ from utils.widgets import Explorer, dp_roc_explorer, epsilon_label, privacy_util
 
 
 def test_show_explorer_is_public_and_the_private_path_still_works():
-    from utils.widgets import _display
+    from utils.widgets import display as _display
 
     assert show_explorer is _display.show_explorer and "show_explorer" in utils.widgets.__all__
 

@@ -33,7 +33,7 @@ from .progress import progress_bar
 from .recipe import Recipe, as_recipe
 from .seed import spawn_seeds
 from .stacked import StackedMLP
-from .validation import check_features_labels, check_seed
+from .validation import check_features_labels, check_seed, check_subsets
 
 # The inference functions live in `utils.inference`; they are importable from here too because the
 # first release's lessons and exercises (and students' saved notebooks) import them from `utils.train`.
@@ -220,31 +220,6 @@ def train_model(
     return model.eval()
 
 
-def _check_subsets(subsets, n_records) -> np.ndarray:
-    try:
-        arr = np.asarray(subsets)
-    except Exception:
-        arr = None
-    if arr is None or arr.ndim != 2 or arr.dtype == object:
-        lengths = sorted({len(s) for s in subsets}) if arr is None or arr.dtype == object else None
-        extra = f" Subset sizes found: {lengths}." if lengths else ""
-        raise ValueError(
-            "subsets must be a 2-D array (K models, n_train indices each): every model trains on the "
-            f"same number of records.{extra} Draw equal-size subsets, e.g. with rng.choice(n, size, replace=False)."
-        )
-    if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"subsets must hold at least one model and one record each, got shape {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"subsets must hold integer record indices, got dtype {arr.dtype}.")
-    if arr.min() < 0 or arr.max() >= n_records:
-        raise ValueError(f"subsets hold indices from {arr.min()} to {arr.max()}, but X has {n_records} records.")
-    chosen = np.zeros((arr.shape[0], n_records), dtype=bool)
-    np.put_along_axis(chosen, arr, True, axis=1)
-    if (chosen.sum(axis=1) != arr.shape[1]).any():  # a record listed twice marks one cell, not two
-        raise ValueError("each row of subsets must list distinct records (no index twice in one model's training set).")
-    return arr.astype(np.int64)
-
-
 def train_batched(
     build_model: Callable[[], nn.Module],
     X,
@@ -286,7 +261,7 @@ def train_batched(
         Use `predict_logits(batch, X)` for all K models' logits, ``batch.model(k)`` for one.
     """
     X, y = check_features_labels(X, y)
-    subsets = _check_subsets(subsets, len(y))
+    subsets = check_subsets(subsets, len(y))
     recipe = as_recipe(recipe, **options)
     seed = check_seed(seed)
     device = _check_device(device)

@@ -6,3 +6,5 @@
 
 Each sub-benchmark lives in its own module (`training`, `notebooks`, `attacks`) with a `main(argv)`.
 """
+
+__all__ = []  # modules only: each is a command (`python -m utils.bench NAME`)

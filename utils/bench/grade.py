@@ -74,7 +74,7 @@ def _bwrap_startup(bwrap, repeats=5):
 
 
 def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "sandbox, no cgroup", "no sandbox")):
-    from ..grading.batch import _remove_tree, course_copy
+    from ..grading.batch import course_copy, remove_tree
     from ..grading.jail import NO_CGROUP_ENV
     from ..grading.runner import run_submission
     from ..grading.sandbox import Limits
@@ -102,7 +102,7 @@ def _notebook_startup(bwrap, repeats=3, *, strict=False, modes=("sandbox", "sand
                         raise RuntimeError(f"a one-cell notebook could not be graded: {message}")
                     print(f"  warning: {message}")
     finally:
-        _remove_tree(course)
+        remove_tree(course)
     return times
 
 

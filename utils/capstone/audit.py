@@ -28,7 +28,7 @@ from ..attacks import registry, report, shadow
 from ..models import ModelBatch, check_model
 from ..recipe import Recipe
 from ..validation import check_features_labels, check_fraction, check_membership, check_positive_int, check_seed
-from .threat import ATTACK_NEEDS, ThreatModel, _check_threat, allowed_attacks, excluded_attacks
+from .threat import ATTACK_NEEDS, ThreatModel, allowed_attacks, check_threat, excluded_attacks
 
 __all__ = ["AuditResult", "run_audit", "risk_level", "draft_verdict"]
 
@@ -86,7 +86,7 @@ class AuditResult:
         E.g. "what if the API returned labels only?": ``result.under(ThreatModel("labels", True))``.
         Every attack it allows must have run in this audit.
         """
-        threat_model = _check_threat(threat_model)
+        threat_model = check_threat(threat_model)
         keep = [a for a in allowed_attacks(threat_model) if a in self.scores]
         missing = [a for a in allowed_attacks(threat_model) if a not in self.scores]
         if missing:
@@ -170,7 +170,7 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         An attack the threat model does not allow (with the reason), mismatched inputs, or shadow
         attacks without `build_model`/`recipe` or `shadows`.
     """
-    threat_model = _check_threat(threat_model)
+    threat_model = check_threat(threat_model)
     check_model(target_model, allow_batch=False)
     X, y = check_features_labels(X, y)
     membership, _ = check_membership(membership, np.zeros(len(membership)), labels_name="membership")

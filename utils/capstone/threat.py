@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OUTPUTS", "ATTACK_NEEDS", "ThreatModel", "allowed_attacks", "excluded_attacks", "attack_needs"]
+__all__ = ["OUTPUTS", "ATTACK_NEEDS", "ThreatModel", "allowed_attacks", "excluded_attacks", "attack_needs",
+           "check_threat"]
 
 OUTPUTS = ("labels", "confidences")
 
@@ -94,7 +95,8 @@ def attack_needs(attack: str) -> dict:
     return dict(ATTACK_NEEDS[attack])
 
 
-def _check_threat(threat_model) -> ThreatModel:
+def check_threat(threat_model) -> ThreatModel:
+    """`threat_model` itself if it is a `ThreatModel`; a clear error that shows how to build one otherwise."""
     if not isinstance(threat_model, ThreatModel):
         raise ValueError(
             f"threat_model must be a utils.capstone.ThreatModel, got {type(threat_model).__name__}. "
@@ -130,11 +132,11 @@ def allowed_attacks(threat_model: ThreatModel) -> tuple[str, ...]:
     >>> allowed_attacks(ThreatModel(outputs="labels", shadow_data=True))
     ('gap', 'boundary-distance', 'label-robustness')
     """
-    threat_model = _check_threat(threat_model)
+    threat_model = check_threat(threat_model)
     return tuple(a for a in ATTACK_NEEDS if _reason(a, threat_model) is None)
 
 
 def excluded_attacks(threat_model: ThreatModel) -> dict[str, str]:
     """The attacks this attacker cannot run, each with the reason (Lesson 08)."""
-    threat_model = _check_threat(threat_model)
+    threat_model = check_threat(threat_model)
     return {a: r for a in ATTACK_NEEDS if (r := _reason(a, threat_model)) is not None}

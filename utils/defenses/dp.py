@@ -56,6 +56,7 @@ __all__ = [
     "GRAD_SAMPLE_MODES",
     "DPTraining",
     "check_privacy_target",
+    "poisson_schedule",
     "noise_multiplier_for",
     "epsilon_for",
     "train_dp",
@@ -161,7 +162,7 @@ def _check_accounting(sample_rate, steps, delta, accountant) -> tuple[float, int
     return sample_rate, steps, delta
 
 
-def _steps(n_records: int, recipe: Recipe) -> tuple[float, int]:
+def poisson_schedule(n_records: int, recipe: Recipe) -> tuple[float, int]:
     """Opacus's schedule: ``ceil(n / batch_size)`` Poisson steps per epoch, each record taken with 1 / that."""
     per_epoch = math.ceil(n_records / min(recipe.batch_size, n_records))
     return 1.0 / per_epoch, recipe.epochs * per_epoch
@@ -302,7 +303,7 @@ def train_dp(
     model = model.cpu().train()
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
     batch_size = min(recipe.batch_size, len(y))
-    sample_rate, steps = _steps(len(y), recipe.replace(batch_size=batch_size))
+    sample_rate, steps = poisson_schedule(len(y), recipe.replace(batch_size=batch_size))
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)

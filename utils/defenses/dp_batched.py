@@ -19,9 +19,9 @@ from ..models import ModelBatch, model_n_classes, records_fingerprint
 from ..optim import make_optimizer
 from ..recipe import Recipe, as_recipe
 from ..seed import spawn_seeds
-from ..train import _check_subsets, init_model
-from ..validation import check_features_labels, check_real, check_seed
-from .dp import DP_MAX_GRAD_NORM, DP_RECIPE, _steps
+from ..train import init_model
+from ..validation import check_features_labels, check_real, check_seed, check_subsets
+from .dp import DP_MAX_GRAD_NORM, DP_RECIPE, poisson_schedule
 
 __all__ = ["train_dp_batched", "clipped_gradient_sums"]
 
@@ -137,7 +137,7 @@ def train_dp_batched(
     X, y = check_features_labels(X, y)
     if X.ndim != 2:
         raise ValueError(f"train_dp_batched needs flat records (n_records, n_features), got X of shape {X.shape}.")
-    subsets = _check_subsets(subsets, len(y))
+    subsets = check_subsets(subsets, len(y))
     noise_multiplier = check_real(noise_multiplier, "noise_multiplier", minimum=0.0)
     max_grad_norm = check_real(max_grad_norm, "max_grad_norm", positive=True)
     seed = check_seed(seed)
@@ -158,7 +158,7 @@ def train_dp_batched(
     inputs, targets = inputs.reshape(n_models * n_train, -1), targets.reshape(n_models * n_train, -1)
     offsets = (torch.arange(n_models) * n_train)[:, None]
     batch_size = min(recipe.batch_size, n_train)
-    sample_rate, steps = _steps(n_train, recipe.replace(batch_size=batch_size))
+    sample_rate, steps = poisson_schedule(n_train, recipe.replace(batch_size=batch_size))
     expected = sample_rate * n_train
     generator = torch.Generator().manual_seed(seed)
     std = noise_multiplier * max_grad_norm

@@ -25,10 +25,10 @@ from torch import nn
 from ..recipe import Recipe, as_recipe
 from ..train import init_model
 from ..validation import check_features_labels
-from .dp import DP_MAX_GRAD_NORM, DP_RECIPE, DPTraining, _steps, train_dp
+from .dp import DP_MAX_GRAD_NORM, DP_RECIPE, DPTraining, poisson_schedule, train_dp
 from .dp_batched import train_dp_batched
 
-__all__ = ["EpsilonRun", "run_epsilon", "search_recipe"]
+__all__ = ["EpsilonRun", "run_epsilon", "search_recipe", "audit_canary_designs"]
 
 
 def search_recipe(X_train, y_train, X_val, y_val, *, epsilon: float = 8.0, delta: float = 1e-5, grid=None,
@@ -147,7 +147,7 @@ def run_epsilon(
 
         start = time.perf_counter()
         model = train_model(init_model(build_model, seed), X_train, y_train, recipe, seed=seed, device="cpu")
-        sample_rate, steps = _steps(len(y_train), recipe)
+        sample_rate, steps = poisson_schedule(len(y_train), recipe)
         run = DPTraining(model=model, epsilon=math.inf, delta=delta, epsilon_rdp=math.inf, noise_multiplier=0.0,
                          sample_rate=sample_rate, steps=steps, max_grad_norm=math.inf, accountant="none",
                          grad_sample_mode="none", train_s=time.perf_counter() - start)

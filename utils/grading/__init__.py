@@ -15,3 +15,5 @@ Modules, in the order a submission meets them:
   `merge`: ``--merge`` under the identity rules of one batch;
 - `cli`: the command line; `gradescope`: the Gradescope autograder bundle.
 """
+
+__all__ = []  # modules only: import them by name (`from utils.grading import batch`)

@@ -29,7 +29,7 @@ from .runner import read_capped, run_submission
 from .sandbox import WRITABLE_COURSE_DIRS, Limits
 from .submissions import id_key
 
-__all__ = ["LoadedExercise", "load_exercises", "course_copy", "grade_one", "grade_batch"]
+__all__ = ["LoadedExercise", "load_exercises", "course_copy", "grade_one", "grade_batch", "remove_tree"]
 
 
 @dataclass(frozen=True)
@@ -161,11 +161,12 @@ def grade_batch(submissions, limits: Limits, *, jobs: int = 1, seed: int | None 
                     result.unsafe = bwrap is None
                 results.append(result)
     finally:
-        _remove_tree(course)
+        remove_tree(course)
     return results, exercises
 
 
-def _remove_tree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """Delete a course copy whose sandbox left read-only files and folders behind."""
     for item in [path, *path.rglob("*")]:
         try:
             item.chmod(stat.S_IRWXU)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import _CYCLE, ATTACK_STYLES, PALETTE, new_ax
+from .base import ATTACK_STYLES, COLOR_CYCLE, PALETTE, new_ax
 from .layout import keep_legend_clear
 
 __all__ = ["plot_grouped_bars"]
@@ -122,7 +122,7 @@ def plot_grouped_bars(
     x = np.arange(n_groups)
     for i, name in enumerate(series):
         style = ATTACK_STYLES.get(name if styles is None else styles[i], {})
-        color = colors[i] if colors is not None else style.get("color", _CYCLE[i % len(_CYCLE)])
+        color = colors[i] if colors is not None else style.get("color", COLOR_CYCLE[i % len(COLOR_CYCLE)])
         hatch = _HATCH.get(style.get("linestyle", "-")) if colors is None else None
         offset = (i - (n_series - 1) / 2) * bar
         bars = ax.bar(x + offset, table[i], bar * 0.95, color=color, hatch=hatch, edgecolor="white" if hatch else None,

@@ -16,6 +16,7 @@ from .layout import legend_below as _legend_below
 
 __all__ = [
     "PALETTE",
+    "COLOR_CYCLE",
     "MEMBER_COLOR",
     "NONMEMBER_COLOR",
     "ATTACK_STYLES",
@@ -39,7 +40,8 @@ PALETTE = {
 }
 MEMBER_COLOR = PALETTE["vermillion"]
 NONMEMBER_COLOR = PALETTE["blue"]
-_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
+# the colours of curves that carry no attack style, in the order they are drawn
+COLOR_CYCLE = [PALETTE[c] for c in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
 
 # One look per attack across the whole course, so a reader recognises an attack from lesson to
 # lesson. Okabe-Ito has eight colours; attacks of one family share a colour and differ by line style.
@@ -128,7 +130,7 @@ def plot_roc(labels, scores, *, ax=None, label: str = "attack", log: bool = True
     area, tpr = curve.area(), curve.tpr_at(fpr_in_legend)
     ax = new_ax(ax)
     if color is None:
-        color = _CYCLE[sum(line.get_gid() == "roc" for line in ax.get_lines()) % len(_CYCLE)]
+        color = COLOR_CYCLE[sum(line.get_gid() == "roc" for line in ax.get_lines()) % len(COLOR_CYCLE)]
     text = f"{label} (AUC {area:.3f}, TPR@{fpr_in_legend:.1%} FPR {tpr:.1%})"
     ax.plot(curve.fpr, curve.tpr, color=color, label=text, lw=1.8, gid="roc")
     lowest = max(1.0 / curve.n_nonmembers, 1e-4)  # the smallest FPR this many non-members can show

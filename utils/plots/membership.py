@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..metrics import roc
-from ..validation import check_membership
+from ..validation import check_loss_scores, check_max_loss
 from .base import ATTACK_STYLES, PALETTE, attack_style, new_ax, plot_histograms, plot_roc
 from .layout import legend_below as legend_below_axes
 from .overfitting import LOSS_FLOOR
@@ -44,24 +44,6 @@ def plot_membership_game(result, ax=None):
     return ax
 
 
-def _check_loss_scores(labels, scores):
-    labels, scores = check_membership(labels, scores)
-    if np.any(scores > 0):
-        raise ValueError(
-            f"scores must be minus the loss of each record (<= 0), found {int(np.sum(scores > 0))} positive "
-            f"values (largest {scores.max():.3g}). Use the loss attack's scores (utils.attacks.threshold, "
-            "kind='loss'), or pass -losses."
-        )
-    return labels, scores
-
-
-def _check_max_loss(max_loss) -> float:
-    if isinstance(max_loss, (bool, np.bool_)) or not isinstance(max_loss, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(max_loss) or max_loss <= 0:
-        raise ValueError(f"max_loss must be a positive number of nats, got {max_loss!r}. Try 0.01.")
-    return float(max_loss)
-
-
 def plot_loss_threshold(labels, scores, max_loss: float, axes=None):
     """The loss attack at one threshold: histograms with the threshold line, and the confusion matrix (Lesson 02).
 
@@ -84,8 +66,8 @@ def plot_loss_threshold(labels, scores, max_loss: float, axes=None):
     """
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    labels, scores = _check_loss_scores(labels, scores)
-    max_loss = _check_max_loss(max_loss)
+    labels, scores = check_loss_scores(labels, scores)
+    max_loss = check_max_loss(max_loss)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained")
     axes = np.asarray(axes).ravel()

@@ -91,7 +91,7 @@ def secret_society_under_dp(target_epsilon: float, *, n_shadows: int = 25, n_vic
     -------
     DPPropertyRun
     """
-    from ..defenses.dp import _steps, check_privacy_target, epsilon_for, noise_multiplier_for
+    from ..defenses.dp import check_privacy_target, epsilon_for, noise_multiplier_for, poisson_schedule
     from ..metrics import summarize_attack
     from ..tables import load_census
     from .attacks import run_property_attacks
@@ -102,7 +102,7 @@ def secret_society_under_dp(target_epsilon: float, *, n_shadows: int = 25, n_vic
     seed = check_seed(seed)
     n_train = 1000
     epsilon, delta = check_privacy_target(target_epsilon, delta, n_train)
-    sample_rate, steps = _steps(n_train, DP_CENSUS_RECIPE)
+    sample_rate, steps = poisson_schedule(n_train, DP_CENSUS_RECIPE)
     sigma = None if math.isinf(epsilon) else noise_multiplier_for(epsilon, delta, sample_rate, steps)
     census = load_census()
     game = sweep_property_game(

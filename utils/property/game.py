@@ -27,8 +27,8 @@ import torch
 from ..models import ModelBatch
 from ..recipe import Recipe, as_recipe
 from ..train import train_batched
-from ..validation import check_features_labels, check_positive_int, check_seed
-from .worlds import _as_mask, check_worlds, draw_training_sets, split_pool
+from ..validation import check_features_labels, check_positive_int, check_record_mask, check_seed
+from .worlds import check_worlds, draw_training_sets, split_pool
 
 __all__ = ["Query", "PropertyGame", "play_property_game", "sweep_property_game", "take_models", "MIN_SHADOWS"]
 
@@ -179,7 +179,7 @@ def sweep_property_game(
     `play_property_game`.
     """
     X, y = check_features_labels(X, y)
-    group = _as_mask(group, "group", len(y))
+    group = check_record_mask(group, "group", len(y))
     others = [check_worlds((base_fraction, f))[1] for f in other_fractions]
     if not others:
         raise ValueError("other_fractions is empty; give at least one world-1 fraction.")

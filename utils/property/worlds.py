@@ -19,24 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_fraction, check_positive_int, check_seed
+from ..validation import check_fraction, check_positive_int, check_record_mask, check_seed
 
 __all__ = ["draw_training_sets", "split_pool", "check_worlds", "group_counts"]
-
-
-def _as_mask(values, name: str, n: int | None = None) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one entry per record, got shape {arr.shape}.")
-    if arr.dtype != bool:
-        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
-            raise ValueError(
-                f"{name} must be True/False (or 0/1) per record; found values {np.unique(arr)[:5].tolist()}."
-            )
-        arr = arr.astype(bool)
-    if n is not None and len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} entries but there are {n} records; take both from the same records.")
-    return arr
 
 
 def check_worlds(fractions) -> tuple[float, float]:
@@ -148,7 +133,7 @@ def draw_training_sets(
         If the pool holds fewer records of a kind than one set needs (an impossible world): the
         message gives the counts and what to change.
     """
-    group = _as_mask(group, "group")
+    group = check_record_mask(group, "group")
     fraction = check_fraction(fraction, "fraction", low_open=False, high_open=False)
     n_train = check_positive_int(n_train, "n_train")
     n_sets = check_positive_int(n_sets, "n_sets")

@@ -19,9 +19,9 @@ displays any controls with a figure that follows them (`Explorer` is what it ret
 Everything is re-exported here, so lessons write ``from utils.widgets import threshold_explorer``.
 """
 
-from ._display import Explorer, show_explorer
 from .defenses import *  # noqa: F401,F403
 from .defenses import __all__ as _defenses_all
+from .display import Explorer, show_explorer
 from .dp import *  # noqa: F401,F403
 from .dp import __all__ as _dp_all
 from .lm import *  # noqa: F401,F403

@@ -1,7 +1,7 @@
 """Lesson 05's widget: a slider over precomputed defence settings on the privacy-utility chart.
 
 The chart itself is `utils.plots.defenses.plot_privacy_utility`; this module only wires a slider to
-it (see `utils.widgets._display` for how the figure stays visible without a running kernel).
+it (see `utils.widgets.display` for how the figure stays visible without a running kernel).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from ..plots.defenses import plot_privacy_utility
-from ._display import Explorer, show_explorer
+from .display import Explorer, show_explorer
 
 __all__ = ["privacy_utility_explorer"]
 

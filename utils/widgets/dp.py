@@ -1,7 +1,7 @@
 """Lesson 06's widget: a slider over the precomputed DP targets, each with its ROC curves and bounds.
 
 The figure is `utils.plots.dp.plot_dp_roc`; this module only wires a slider to it (see
-`utils.widgets._display` for how the figure stays visible without a running kernel).
+`utils.widgets.display` for how the figure stays visible without a running kernel).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import matplotlib.pyplot as plt
 
 from ..plots.dp import plot_dp_roc
-from ._display import Explorer, show_explorer
+from .display import Explorer, show_explorer
 
 __all__ = ["epsilon_label", "dp_roc_explorer"]
 

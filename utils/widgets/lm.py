@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..plots.lm import plot_candidate_nll
-from ._display import Explorer, show_explorer
+from .display import Explorer, show_explorer
 
 __all__ = ["canary_explorer"]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..plots.membership import _check_loss_scores, _check_max_loss, plot_loss_threshold
+from ..plots.membership import plot_loss_threshold
 from ..plots.overfitting import LOSS_FLOOR
-from ._display import Explorer, show_explorer
+from ..validation import check_loss_scores, check_max_loss
+from .display import Explorer, show_explorer
 
 __all__ = ["threshold_explorer"]
 
@@ -38,8 +39,8 @@ def threshold_explorer(labels, scores, *, max_loss: float = 0.01) -> Explorer:
     """
     import ipywidgets as widgets
 
-    labels, scores = _check_loss_scores(labels, scores)
-    max_loss = _check_max_loss(max_loss)
+    labels, scores = check_loss_scores(labels, scores)
+    max_loss = check_max_loss(max_loss)
     losses = np.maximum(-scores, LOSS_FLOOR)
     # The range a person can use: from the 1st percentile of the losses (below it the attack flags
     # almost nobody) to the largest, in a wide track (~60 px per decade instead of ~10) and with a

@@ -1,7 +1,7 @@
 """Lesson 01's sliders: training-set size and epochs, over `train_and_measure` and `plot_overfitting`.
 
 The experiment lives in `utils.experiments` and the figure in `utils.plots`; this module only
-wires sliders to them (see `utils.widgets._display` for how the figure stays visible without a
+wires sliders to them (see `utils.widgets.display` for how the figure stays visible without a
 kernel).
 """
 
@@ -13,7 +13,7 @@ from ..data import MembershipSplit
 from ..experiments import train_and_measure
 from ..plots.overfitting import plot_overfitting
 from ..validation import check_features_labels, check_positive_int
-from ._display import Explorer, show_explorer
+from .display import Explorer, show_explorer
 
 __all__ = ["overfitting_explorer"]
 

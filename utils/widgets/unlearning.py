@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from ..plots.unlearning import plot_budget
-from ._display import Explorer, show_explorer
+from .display import Explorer, show_explorer
 
 __all__ = ["budget_explorer"]
 

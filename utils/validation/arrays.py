@@ -1,37 +1,21 @@
-"""Shared input checks: the one validation vocabulary of `utils`. Every public function validates
-through these, so the same mistake always gets the same message: what was found, and what to change.
-
-- numbers: `check_real`, `check_positive_int`, `check_fraction`, `check_seed`, `check_indices`;
-- data: `as_1d`, `check_features_labels`, `check_logits_labels`, `check_membership`;
-- observations of many models (attacks): `check_observations`, `check_in_mask`;
-  models themselves: `utils.models.check_model`.
-
->>> check_fraction(0.01, "fpr")
-0.01
->>> check_positive_int(True, "n_shadows")
-Traceback (most recent call last):
-...
-ValueError: n_shadows must be an integer >= 1, got True.
-"""
+"""Checks of arrays: features and labels, logits, membership bits and scores, indices and record sets,
+observations of many models."""
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 __all__ = [
     "as_1d",
     "check_membership",
-    "check_fraction",
-    "check_real",
-    "check_seed",
-    "check_features_labels",
-    "check_positive_int",
     "check_indices",
+    "check_features_labels",
     "check_logits_labels",
     "check_observations",
     "check_in_mask",
+    "check_subsets",
+    "check_record_mask",
+    "check_loss_scores",
 ]
 
 
@@ -132,38 +116,6 @@ def check_membership(labels, scores, *, labels_name="labels", scores_name="score
     return labels_arr.astype(np.int64), scores_arr
 
 
-def check_fraction(value, name: str, *, low_open=True, high_open=True) -> float:
-    """`value` as a float strictly inside (0, 1) (or closed ends as requested)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}.")
-    ok_low = value > 0 if low_open else value >= 0
-    ok_high = value < 1 if high_open else value <= 1
-    if not (ok_low and ok_high):
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(
-            f"{name} must lie in {lo}0, 1{hi}, got {value}. Rates are fractions: 1% is 0.01, not 1."
-        )
-    return float(value)
-
-
-def check_real(value, name: str, *, minimum: float | None = None, positive: bool = False) -> float:
-    """`value` as a finite float (numpy scalars welcome, booleans not), >= `minimum` or > 0 if `positive`."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    if positive and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}.")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}.")
-    return float(value)
-
-
-def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
-    """`value` as an int >= `minimum` (numpy integers welcome; booleans and floats such as 3.0 are not)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def check_indices(indices, name: str, n: int, *, unique: bool = True, allow_negative: bool = False) -> np.ndarray:
     """`indices` as a 1-D int64 array of positions into something of length `n`.
 
@@ -197,15 +149,6 @@ def check_indices(indices, name: str, n: int, *, unique: bool = True, allow_nega
         values, counts = np.unique(arr, return_counts=True)
         raise ValueError(f"{name} lists positions more than once: {values[counts > 1][:10].tolist()}. List each once.")
     return arr
-
-
-def check_seed(value, name: str = "seed") -> int:
-    """`value` as a seed: an integer in [0, 2**63) (numpy's generators reject negative seeds)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}. Pick any fixed number, e.g. {name}=0.")
-    if not 0 <= value < 2**63:
-        raise ValueError(f"{name} must be a non-negative integer below 2**63, got {value}.")
-    return int(value)
 
 
 def check_features_labels(X, y, *, n_classes: int | None = None, X_name="X", y_name="y"):
@@ -353,3 +296,57 @@ def check_in_mask(in_mask, shape, name: str = "in_mask") -> np.ndarray:
             raise ValueError(f"{name} must hold True/False (or 1/0), found other values.")
         mask = mask.astype(bool)
     return mask
+
+
+def check_subsets(subsets, n_records: int) -> np.ndarray:
+    """Which records train which model: a (K, n_train) int64 array of distinct indices below `n_records` per row."""
+    try:
+        arr = np.asarray(subsets)
+    except Exception:
+        arr = None
+    if arr is None or arr.ndim != 2 or arr.dtype == object:
+        lengths = sorted({len(s) for s in subsets}) if arr is None or arr.dtype == object else None
+        extra = f" Subset sizes found: {lengths}." if lengths else ""
+        raise ValueError(
+            "subsets must be a 2-D array (K models, n_train indices each): every model trains on the "
+            f"same number of records.{extra} Draw equal-size subsets, e.g. with rng.choice(n, size, replace=False)."
+        )
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"subsets must hold at least one model and one record each, got shape {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"subsets must hold integer record indices, got dtype {arr.dtype}.")
+    if arr.min() < 0 or arr.max() >= n_records:
+        raise ValueError(f"subsets hold indices from {arr.min()} to {arr.max()}, but X has {n_records} records.")
+    chosen = np.zeros((arr.shape[0], n_records), dtype=bool)
+    np.put_along_axis(chosen, arr, True, axis=1)
+    if (chosen.sum(axis=1) != arr.shape[1]).any():  # a record listed twice marks one cell, not two
+        raise ValueError("each row of subsets must list distinct records (no index twice in one model's training set).")
+    return arr.astype(np.int64)
+
+
+def check_record_mask(values, name: str, n: int | None = None) -> np.ndarray:
+    """One True/False (or 0/1) per record, as a bool array of shape (n,); `n` checks the length."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one entry per record, got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
+            raise ValueError(
+                f"{name} must be True/False (or 0/1) per record; found values {np.unique(arr)[:5].tolist()}."
+            )
+        arr = arr.astype(bool)
+    if n is not None and len(arr) != n:
+        raise ValueError(f"{name} has {len(arr)} entries but there are {n} records; take both from the same records.")
+    return arr
+
+
+def check_loss_scores(labels, scores):
+    """Membership bits and the loss attack's scores (minus each record's loss, so <= 0), as two arrays."""
+    labels, scores = check_membership(labels, scores)
+    if np.any(scores > 0):
+        raise ValueError(
+            f"scores must be minus the loss of each record (<= 0), found {int(np.sum(scores > 0))} positive "
+            f"values (largest {scores.max():.3g}). Use the loss attack's scores (utils.attacks.threshold, "
+            "kind='loss'), or pass -losses."
+        )
+    return labels, scores
