@@ -86,7 +86,7 @@ def test_train_and_measure_and_the_gap_curve_on_toy_data():
     split = make_membership_split(y, n_members=160, n_nonmembers=160)
     r = train_and_measure(X, y, split, n_train=40, epochs=30, build_model=toy_mlp)
     assert r.n_train == 40 and len(r.member_loss) == 40 and len(r.nonmember_loss) == 160
-    assert np.all(r.member_loss >= experiments.LOSS_FLOOR)
+    assert np.all(r.member_loss >= experiments.overfitting.LOSS_FLOOR)
     assert np.all((r.member_confidence >= 0.25) & (r.member_confidence <= 1))  # the top of 4 probabilities
     curve = generalization_curve(X, y, split, [20, 160], n_models=2, epochs=30, build_model=toy_mlp)
     assert isinstance(curve, GapCurve) and curve.train_accuracy.shape == (2, 2)

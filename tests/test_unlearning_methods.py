@@ -152,9 +152,12 @@ def test_the_fast_mlp_path_and_the_generic_vmap_path_take_the_same_steps(setup, 
     monkeypatch.setattr(steps.StackedMLP, "from_module", classmethod(lambda cls, *a, **k: None))
     generic = unlearning_path("ascent-descent", original, request, [4])[4]
     for name in fast.params:
-        # Adam divides by the gradient's size, so rounding on near-zero gradients shows at a fraction of one step
-        # (lr = 1e-3); a wrong sign or batch would move weights by whole steps.
-        torch.testing.assert_close(fast.params[name], generic.params[name], rtol=0, atol=3e-4)
+        # Adam divides by the gradient's size, so on the input weights of always-blank pixels (gradients ~1e-12)
+        # float rounding moves a few weights by a fraction of one step (lr = 1e-3; 3.7e-4 on 2 of 100,352, 0.12%
+        # of them by over 1e-4). A wrong sign, batch or order would move every learning weight by whole steps.
+        gap = (fast.params[name] - generic.params[name]).abs()
+        assert gap.max() < 1e-3, f"{name}: a weight differs by {gap.max():.2e}, a whole Adam step"
+        assert (gap > 1e-4).float().mean() < 1e-2, f"{name}: {(gap > 1e-4).float().mean():.2%} of weights differ"
         moved = (fast.params[name] - original.params[name]).abs().max()
         assert moved > 3e-3
 

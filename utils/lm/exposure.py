@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.special import log_ndtr
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..validation import check_positive_int, check_seed
 from .model import BOS
 
@@ -339,7 +339,7 @@ def canary_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0,
     seed : int, default=0
         Seeds the candidates (the same draws for every canary).
     progress : bool
-        A tqdm bar counting canaries.
+        A progress bar counting canaries.
 
     Returns
     -------
@@ -350,7 +350,7 @@ def canary_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0,
     d = canaries.n_digits
     sample = rng.integers(0, 10, size=(n_samples, d))
     canary_nll, sample_nll = [], []
-    for prefix, secret in tqdm(list(zip(canaries.prefixes, canaries.secrets)), desc="canaries scored",
+    for prefix, secret in progress_bar(list(zip(canaries.prefixes, canaries.secrets)), desc="canaries scored",
                                disable=not progress, leave=False):
         scores = -secret_log_probs(model, prefix, np.vstack([_digits(secret)[None], sample]))
         canary_nll.append(scores[0])

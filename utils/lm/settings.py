@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import progress_bar
 from ..validation import check_positive_int, check_seed
 from .attacks import (
     blind_scores,
@@ -281,9 +282,7 @@ def compare_models(models: dict, canaries, texts, *, n_samples: int = 500, seed:
     -------
     dict of str -> (CanaryExposure, float)
     """
-    from tqdm.auto import tqdm
-
     from .train import bits_per_byte
 
     return {name: (cached_exposures(model, canaries, n_samples=n_samples, seed=seed), bits_per_byte(model, texts))
-            for name, model in tqdm(list(models.items()), desc="models measured", leave=False)}
+            for name, model in progress_bar(list(models.items()), desc="models measured", leave=False)}

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..validation import check_positive_int, check_real, check_seed
 from .model import ByteTransformer, encode_texts
 
@@ -101,7 +101,7 @@ def train_lm(texts, *, epochs: int = 30, batch_size: int = 32, lr: float = 3e-3,
     max_steps : int, optional
         Stop after this many steps (a step budget, for comparisons with DP-SGD).
     progress : bool, default=False
-        A tqdm bar counting training steps.
+        A progress bar counting training steps.
 
     Returns
     -------
@@ -121,7 +121,7 @@ def train_lm(texts, *, epochs: int = 30, batch_size: int = 32, lr: float = 3e-3,
     losses = []
     start = time.perf_counter()
     model.train()
-    with tqdm(total=total, desc="training steps", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, desc="training steps", disable=not progress, leave=False) as bar:
         for _ in range(epochs):
             for rows in _batches(len(texts), batch_size, rng):
                 if len(losses) == total:
@@ -189,7 +189,7 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, delta: float = 1e-5, epochs: int
     losses = []
     start = time.perf_counter()
     model.train()
-    with tqdm(total=epochs * len(loader), desc="DP-SGD steps", disable=not progress, leave=False) as bar:
+    with progress_bar(total=epochs * len(loader), desc="DP-SGD steps", disable=not progress, leave=False) as bar:
         for _ in range(epochs):
             for x, t, m in loader:
                 optimizer.zero_grad()

@@ -28,7 +28,7 @@ from .arrays import (
     check_record_mask,
     check_subsets,
 )
-from .scalars import check_fraction, check_max_loss, check_positive_int, check_real, check_seed
+from .scalars import check_delta, check_fraction, check_max_loss, check_positive_int, check_real, check_seed
 
 __all__ = [
     "as_1d",
@@ -46,4 +46,5 @@ __all__ = [
     "check_record_mask",
     "check_loss_scores",
     "check_max_loss",
+    "check_delta",
 ]

@@ -12,6 +12,7 @@ __all__ = [
     "check_positive_int",
     "check_seed",
     "check_max_loss",
+    "check_delta",
 ]
 
 
@@ -62,3 +63,10 @@ def check_max_loss(max_loss) -> float:
             or not np.isfinite(max_loss) or max_loss <= 0:
         raise ValueError(f"max_loss must be a positive number of nats, got {max_loss!r}. Try 0.01.")
     return float(max_loss)
+
+
+def check_delta(delta) -> float:
+    """DP's delta: a probability in [0, 1), typically below 1 / n_records."""
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < 1:
+        raise ValueError(f"delta must lie in [0, 1), got {delta!r}. Typical values are below 1 / n_records, e.g. 1e-5.")
+    return float(delta)
