@@ -200,7 +200,7 @@ def test_audit_reuses_given_shadows(world, full_audit):
 
 def test_audit_bad_input(world, full_audit):
     X, y, membership, target = world
-    with pytest.raises(ValueError, match="rules out 'loss'.*confidences"):
+    with pytest.raises(ValueError, match="'loss' is ruled out here.*confidences"):
         run_audit(target, ThreatModel("labels", True), X, y, membership, attacks=["loss"])
     with pytest.raises(ValueError, match="unknown attack 'lira'"):
         run_audit(target, ThreatModel(), X, y, membership, attacks=["lira"])

@@ -124,7 +124,8 @@ def _cell_error(index: int, cell, exc: Exception) -> str:
     return f"cell {index} failed: {first_line}\n--- source ---\n{source}\n--- error ---\n{details}"
 
 
-def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kernel_name: str = "python3") -> NotebookRun:
+def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kernel_name: str = "python3",
+                 replace: dict | None = None) -> NotebookRun:
     """Execute a notebook in a fresh kernel, in memory, and report how it went.
 
     Parameters
@@ -141,6 +142,10 @@ def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kerne
         ``OMP_WAIT_POLICY=PASSIVE``: with the default (spinning) policy, a notebook on a 2-core
         machine where another process also computes with torch can run 20-50x slower.
     kernel_name : str, default="python3"
+    replace : dict of str -> str, optional
+        Edits made in memory before the run (the file is never written): each key must occur in
+        exactly one code cell, where it is replaced by its value. A test runs a lesson as a student
+        who changed a line would (lesson 08 under each threat model).
 
     Returns
     -------
@@ -161,6 +166,12 @@ def run_notebook(path, *, timeout_s: float = 600, env: dict | None = None, kerne
     if isinstance(timeout_s, bool) or not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
         raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}.")
     nb = nbformat.read(path, as_version=4)
+    for old, new in (replace or {}).items():
+        cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+        if len(cells) != 1 or cells[0].source.count(old) != 1:
+            raise ValueError(f"replace: {old!r} occurs {sum(c.source.count(old) for c in cells)} times in the code "
+                             f"cells of {path.name}; give a line that occurs exactly once.")
+        cells[0].source = cells[0].source.replace(old, new)
     client = NotebookClient(
         nb,
         timeout=int(timeout_s),

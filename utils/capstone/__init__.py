@@ -4,6 +4,9 @@
 - `release` : the released model and its model card (`release_model`).
 - `audit`   : `run_audit` runs the allowed attacks (from `utils.attacks.registry`) -> `AuditResult`;
               `risk_level`, `draft_verdict`.
+- `estimator`: a scikit-learn classifier as an audit target (`EstimatorModel`) and its shadows, clones
+              of it (`fit_estimator_shadows`); which attacks that allows.
+- `own_data`: `split_own_data`, the members, non-members and population of an audit of your own model.
 - `tradeoff`: `TradeoffPoint`s for the privacy-utility chart: the audited model's, and defences'
               measured by `utils.defenses.measure_defence`.
 - `deletion`: data is persistent: `deletion_experiment` deletes records, attacks, retrains, attacks again.
@@ -25,6 +28,16 @@ from .deletion import (
     group_power,
     weights_fingerprint,
 )
+from .estimator import (
+    ESTIMATOR_SHADOW_ATTACKS,
+    ESTIMATOR_UNSUPPORTED,
+    EstimatorModel,
+    EstimatorShadows,
+    estimator_shadow_scores,
+    fit_estimator_shadows,
+    is_estimator,
+)
+from .own_data import OwnData, split_own_data
 from .release import RELEASE_RECIPE, RELEASE_SEED, ReleasedModel, release_model
 from .threat import (
     ATTACK_NEEDS,
@@ -40,6 +53,8 @@ __all__ = [
     "ThreatModel", "OUTPUTS", "ATTACK_NEEDS", "allowed_attacks", "excluded_attacks", "attack_needs",
     "ReleasedModel", "release_model", "RELEASE_RECIPE", "RELEASE_SEED",
     "AuditResult", "run_audit", "risk_level", "draft_verdict",
+    "EstimatorModel", "EstimatorShadows", "fit_estimator_shadows", "estimator_shadow_scores", "is_estimator",
+    "ESTIMATOR_UNSUPPORTED", "ESTIMATOR_SHADOW_ATTACKS", "OwnData", "split_own_data",
     "TradeoffPoint", "point_from_scores", "point_from_defence",
     "DeletionResult", "deletion_experiment", "choose_group", "group_membership", "group_power", "weights_fingerprint",
 ]

@@ -23,11 +23,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
 from ..attacks import registry, report, shadow
+from ..attacks.rmia import check_population
 from ..models import ModelBatch, check_model
 from ..recipe import Recipe
 from ..validation import check_features_labels, check_fraction, check_membership, check_positive_int, check_seed
+from .estimator import (
+    ESTIMATOR_UNSUPPORTED,
+    EstimatorModel,
+    EstimatorShadows,
+    estimator_shadow_scores,
+    fit_estimator_shadows,
+    is_estimator,
+)
 from .threat import ATTACK_NEEDS, ThreatModel, allowed_attacks, check_threat, excluded_attacks
 
 __all__ = ["AuditResult", "run_audit", "risk_level", "draft_verdict"]
@@ -54,8 +64,8 @@ class AuditResult:
         `utils.attacks.report.compare_attacks` of the scores (one row per attack).
     excluded : dict str -> str
         Attacks the threat model rules out, with the reason.
-    shadows : ModelBatch or None
-        The shadow models, if any attack trained them.
+    shadows : ModelBatch, EstimatorShadows or None
+        The shadow models, if any attack trained them (clones of the estimator for a scikit-learn target).
     """
 
     threat_model: ThreatModel
@@ -112,8 +122,13 @@ class AuditResult:
         return str(ranked.iloc[0]["attack"])
 
 
-def _check_shadows(shadows, n_records):
-    if not isinstance(shadows, ModelBatch):
+def _check_shadows(shadows, n_records, estimator):
+    if estimator and not isinstance(shadows, EstimatorShadows):
+        raise ValueError(
+            f"a scikit-learn target's shadows are its fitted clones (EstimatorShadows from a previous audit's "
+            f"result.shadows), got {type(shadows).__name__}; or leave shadows=None to fit them."
+        )
+    if not estimator and not isinstance(shadows, ModelBatch):
         raise ValueError(f"shadows must be a ModelBatch from shadow.train_shadow_models, got {type(shadows).__name__}.")
     if shadows.n_records != n_records:
         raise ValueError(
@@ -125,6 +140,27 @@ def _check_shadows(shadows, n_records):
     return shadows
 
 
+def _row_keys(X, y) -> set:
+    """Each record (features and label) as bytes, to find exact copies across two record sets."""
+    flat = np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), -1)
+    return {row.tobytes() + int(label).to_bytes(8, "little") for row, label in zip(flat, y)}
+
+
+def _check_population_disjoint(population, X, y, membership):
+    """RMIA's population must be records the target did not train on: no exact copy of a member."""
+    X_z, y_z = check_population(population)
+    if X_z.shape[1:] != X.shape[1:]:
+        raise ValueError(f"population records have shape {X_z.shape[1:]}, the candidates {X.shape[1:]}: "
+                         "give records of the same kind.")
+    shared = _row_keys(X_z, y_z) & _row_keys(X[membership == 1], y[membership == 1])
+    if shared:
+        raise ValueError(
+            f"{len(shared)} population record(s) are exact copies of members of the target: the population must "
+            "be records the target did not train on (drop the copies, e.g. with np.unique over the rows)."
+        )
+    return X_z, y_z
+
+
 def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, build_model=None,
               recipe: Recipe | None = None, shadows: ModelBatch | None = None, n_shadows: int = 16,
               population=None, attacks=None, fprs=(0.01, 0.001), seed: int = 0,
@@ -133,8 +169,10 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
 
     Parameters
     ----------
-    target_model : nn.Module in eval mode
-        The released model.
+    target_model : nn.Module in eval mode, or a fitted scikit-learn classifier with ``predict_proba``
+        The released model: any PyTorch classifier that maps records to logits, or an estimator
+        (`utils.capstone.estimator`: its shadows are clones of it, Shokri and label-robustness are
+        ruled out).
     threat_model : ThreatModel
     X : array-like of float, shape (n_records, ...)
         The candidate records (members and non-members of the target).
@@ -142,8 +180,9 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
     membership : array-like of int, shape (n_records,)
         1 = member, 0 = non-member: the auditor's ground truth, used only to score the attacks.
     build_model, recipe
-        The published architecture and recipe; needed only when shadow attacks run and `shadows`
-        is None.
+        The published architecture and recipe (a torch target); needed only when shadow attacks run
+        and `shadows` is None. What is assumed: the target was trained like that, so shadows trained
+        with them behave like it. None for a scikit-learn target, whose recipe is its hyperparameters.
     shadows : ModelBatch, optional
         Shadow models already trained on halves of exactly these candidates (reused, e.g. by the
         deletion experiment). Otherwise `n_shadows` are trained (batched).
@@ -171,7 +210,21 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         attacks without `build_model`/`recipe` or `shadows`.
     """
     threat_model = check_threat(threat_model)
-    check_model(target_model, allow_batch=False)
+    estimator = is_estimator(target_model)
+    if estimator:
+        if build_model is not None or recipe is not None:
+            raise ValueError(
+                "a scikit-learn target is its own recipe: its shadows are clones of it (sklearn.base.clone) "
+                "fitted on halves of the candidates. Drop build_model= and recipe=."
+            )
+        target_model, fitted = EstimatorModel(target_model), target_model
+    elif not isinstance(target_model, nn.Module):
+        raise ValueError(
+            f"target_model must be a torch.nn.Module (in eval mode) or a fitted scikit-learn classifier with "
+            f"predict_proba, got {type(target_model).__name__}."
+        )
+    else:
+        check_model(target_model, allow_batch=False)
     X, y = check_features_labels(X, y)
     membership, _ = check_membership(membership, np.zeros(len(membership)), labels_name="membership")
     if len(membership) != len(y):
@@ -181,6 +234,9 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
     seed = check_seed(seed)
     allowed = allowed_attacks(threat_model)
     excluded = excluded_attacks(threat_model)
+    if estimator:
+        excluded.update({a: reason for a, reason in ESTIMATOR_UNSUPPORTED.items() if a in allowed})
+        allowed = tuple(a for a in allowed if a not in excluded)
     if attacks is None:
         attacks = tuple(a for a in allowed if population is not None or a not in NEEDS_POPULATION)
     attacks = tuple(attacks)
@@ -188,7 +244,7 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         raise ValueError(f"attacks is empty; choose some of {list(allowed)}.")
     for a in attacks:
         if a in excluded:
-            raise ValueError(f"the threat model rules out {a!r}: it {excluded[a]}. Allowed: {list(allowed)}.")
+            raise ValueError(f"{a!r} is ruled out here: it {excluded[a]}. Allowed: {list(allowed)}.")
         if a not in allowed:
             raise ValueError(f"unknown attack {a!r}; allowed under this threat model: {list(allowed)}.")
     if population is None and any(a in NEEDS_POPULATION for a in attacks):
@@ -196,9 +252,11 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
             "RMIA compares each candidate with population records the attacker owns: pass population=(X_pop, y_pop), "
             "records the target did not train on (e.g. release.attacker_data())."
         )
+    if population is not None:
+        population = _check_population_disjoint(population, X, y, membership)
     needs_shadows = any(ATTACK_NEEDS[a]["shadows"] for a in attacks)
     if needs_shadows and shadows is None:
-        if build_model is None or recipe is None:
+        if not estimator and (build_model is None or recipe is None):
             raise ValueError(
                 "shadow attacks need the published architecture and recipe to train shadows: pass "
                 "build_model=... and recipe=..., or pass shadows=... trained on these candidates."
@@ -207,12 +265,19 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         if n_shadows % 2:
             raise ValueError(f"n_shadows must be even (every record IN for exactly half of them), got {n_shadows}.")
     elif shadows is not None:
-        shadows = _check_shadows(shadows, len(y))
+        shadows = _check_shadows(shadows, len(y), estimator)
 
     scores, seconds = {}, {}
     for a in attacks:
         start = time.perf_counter()
         options = {}
+        if ATTACK_NEEDS[a]["shadows"] and estimator:
+            if shadows is None:
+                shadows = fit_estimator_shadows(fitted, X, y, n_shadows=n_shadows, seed=seed, progress=progress)
+            scores[a] = estimator_shadow_scores(a, target_model, X, y, shadows, population=population,
+                                                global_variance=len(shadows) < 64)
+            seconds[a] = time.perf_counter() - start
+            continue
         if ATTACK_NEEDS[a]["shadows"]:
             if shadows is None:
                 shadows = shadow.train_shadow_models(build_model, X, y, n_shadows=n_shadows, seed=seed,

@@ -73,6 +73,12 @@ class ThreatModel:
                 f"shadow_data must be True or False, got {self.shadow_data!r} ({type(self.shadow_data).__name__})."
             )
 
+    @property
+    def label(self) -> str:
+        """A short name for tables and titles, e.g. "full confidences and shadow data"."""
+        outputs = "full confidences" if self.outputs == "confidences" else "labels only"
+        return f"{outputs} and {'shadow data' if self.shadow_data else 'no shadow data'}"
+
     def describe(self) -> str:
         """One sentence that says what this attacker has, for reports and verdicts."""
         outputs = (
