@@ -111,3 +111,28 @@ def test_a_saved_notebooks_old_import_path_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning, match="utils.widgets.display"):
         old = importlib.import_module("utils.widgets._display")
     assert old.show_explorer is importlib.import_module("utils.widgets").show_explorer
+
+
+def test_every_plot_helper_takes_its_axes_by_keyword_only():
+    """``plot_x(data, ax=ax)`` everywhere: an optional ax/axes to draw into is keyword-only.
+
+    (`layout`'s helpers take the axes they tidy as their first, required argument: not an option.)
+    """
+    import inspect
+
+    import utils.plots as plots
+
+    checked, positional = 0, []
+    for module in [getattr(plots, name) for name in dir(plots) if inspect.ismodule(getattr(plots, name))]:
+        for name in getattr(module, "__all__", []):
+            fn = getattr(module, name)
+            if not inspect.isfunction(fn):
+                continue
+            for parameter in inspect.signature(fn).parameters.values():
+                optional = parameter.default is not parameter.empty
+                if parameter.name in ("ax", "axes") and optional and name != "new_ax":
+                    checked += 1
+                    if parameter.kind is not parameter.KEYWORD_ONLY:
+                        positional.append(f"{module.__name__}.{name}")
+    assert checked > 15, checked  # the helpers were found
+    assert not positional, f"make ax/axes keyword-only (after *) in: {positional}"

@@ -18,7 +18,7 @@ from .overfitting import LOSS_FLOOR
 __all__ = ["plot_membership_game", "plot_loss_threshold", "plot_rocs", "plot_roc_pair", "plot_degradation"]
 
 
-def plot_membership_game(result, ax=None):
+def plot_membership_game(result, *, ax=None):
     """The attacker's running win rate over the rounds of the game, against a coin flip (Lesson 02).
 
     Parameters
@@ -44,7 +44,7 @@ def plot_membership_game(result, ax=None):
     return ax
 
 
-def plot_loss_threshold(labels, scores, max_loss: float, axes=None):
+def plot_loss_threshold(labels, scores, max_loss: float, *, axes=None):
     """The loss attack at one threshold: histograms with the threshold line, and the confusion matrix (Lesson 02).
 
     Every record whose loss is at most `max_loss` is flagged as a member (the score rule

@@ -17,7 +17,7 @@ __all__ = ["LOSS_FLOOR", "plot_overfitting", "plot_loss_tails", "plot_loss_with_
 LOSS_FLOOR = 1e-12  # losses of perfectly memorised records round to 0 in float64; log axes need > 0
 
 
-def plot_overfitting(report, axes=None):
+def plot_overfitting(report, *, axes=None):
     """Two panels: train vs test accuracy (the gap), and member vs non-member losses (Lesson 01).
 
     Parameters
@@ -53,7 +53,7 @@ def plot_overfitting(report, axes=None):
     return axes
 
 
-def plot_loss_tails(report, ax=None):
+def plot_loss_tails(report, *, ax=None):
     """Fraction of members and of non-members whose loss exceeds each value, log-log (Lesson 01).
 
     Where the curves sit apart, the loss tells members from non-members. For a model that
@@ -104,7 +104,7 @@ def plot_loss_with_record(report, record_loss: float, *, ax=None, name: str = "J
     return ax
 
 
-def plot_generalization_gap(curve, ax=None):
+def plot_generalization_gap(curve, *, ax=None):
     """Train and test accuracy (mean and each model) against training-set size, log x-axis (Lesson 01).
 
     Parameters

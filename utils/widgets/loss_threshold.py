@@ -59,7 +59,7 @@ def threshold_explorer(labels, scores, *, max_loss: float = 0.01) -> Explorer:
 
     def draw(max_loss):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained")
-        plot_loss_threshold(labels, scores, max_loss, axes)
+        plot_loss_threshold(labels, scores, max_loss, axes=axes)
         return fig
 
     return show_explorer(

@@ -62,7 +62,7 @@ def overfitting_explorer(X, y, split: MembershipSplit, *, n_train: int = 200, ep
         if (n_train, epochs) not in cache:
             cache[n_train, epochs] = train_and_measure(X, y, split, n_train=n_train, epochs=epochs, seed=seed)
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 2]}, layout="constrained")
-        plot_overfitting(cache[n_train, epochs], axes)
+        plot_overfitting(cache[n_train, epochs], axes=axes)
         return fig
 
     return show_explorer(
