@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from utils.capstone import (
+    ATTACK_NEEDS,
     ESTIMATOR_UNSUPPORTED,
     EstimatorModel,
     ThreatModel,
@@ -95,6 +96,12 @@ def test_any_torch_classifier_is_audited_with_the_attacks_that_need_no_recipe(ow
     net.eval()
     result = run_audit(net, ThreatModel(), own.X, own.y, own.membership, attacks=["loss", "gap"])
     assert result.attacks == ("loss", "gap") and result.table["auc"].between(0.3, 1).all()
+    # without its recipe, the default audit runs what needs no shadows and says what it left out
+    default = run_audit(net, ThreatModel(), own.X, own.y, own.membership)
+    shadow_attacks = {a for a, needs in ATTACK_NEEDS.items() if needs["shadows"]}
+    assert set(default.attacks) == set(allowed_attacks(ThreatModel())) - shadow_attacks
+    assert set(default.excluded) == shadow_attacks
+    assert all("pass build_model= and recipe=" in why for why in default.excluded.values())
     with pytest.raises(ValueError, match="pass build_model=... and recipe=..."):
         run_audit(net, ThreatModel(), own.X, own.y, own.membership, attacks=["lira-online"])
 

@@ -44,6 +44,8 @@ __all__ = ["AuditResult", "run_audit", "risk_level", "draft_verdict"]
 
 # Attacks that compare each record with population records the attacker owns (RMIA).
 NEEDS_POPULATION = ("rmia-offline", "rmia-online")
+NO_RECIPE = ("trains shadow models like the target; pass build_model= and recipe= (how the target was trained) "
+             "or shadows= to run it")
 
 
 # ----------------------------------------------------------------------------- the audit
@@ -192,7 +194,9 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
         Records the attacker owns that the target did not train on (e.g. ``release.attacker_data()``);
         needed only by RMIA (``"rmia-offline"``, ``"rmia-online"``), which is skipped without it.
     attacks : sequence of str, optional
-        A subset of `allowed_attacks(threat_model)`; default all of them (RMIA only with `population`).
+        A subset of `allowed_attacks(threat_model)`; default all of them (RMIA only with `population`;
+        the shadow attacks only with `build_model` and `recipe`, or `shadows`, for a torch target:
+        without them they are listed in `AuditResult.excluded`, with the reason).
     fprs : tuple of float, default=(0.01, 0.001)
     seed : int, default=0
         Seeds the shadows and the label-only attacks' perturbed queries.
@@ -236,6 +240,10 @@ def run_audit(target_model, threat_model: ThreatModel, X, y, membership, *, buil
     excluded = excluded_attacks(threat_model)
     if estimator:
         excluded.update({a: reason for a, reason in ESTIMATOR_UNSUPPORTED.items() if a in allowed})
+        allowed = tuple(a for a in allowed if a not in excluded)
+    elif attacks is None and shadows is None and (build_model is None or recipe is None):
+        # a torch model brought without its recipe: say what could not run, and how to run it
+        excluded.update({a: NO_RECIPE for a in allowed if ATTACK_NEEDS[a]["shadows"]})
         allowed = tuple(a for a in allowed if a not in excluded)
     if attacks is None:
         attacks = tuple(a for a in allowed if population is not None or a not in NEEDS_POPULATION)
