@@ -29,7 +29,7 @@ The topics, one package (or module) per part of the course:
 - `utils.audit`, `utils.audit_limits`: DP bounds and empirical audits of epsilon (lesson 06); what an audit can
                      certify at most, the Gaussian-DP estimate (lesson 06b).
 - `utils.capstone` : lesson 08's audit of a released model (threat model, attacks, verdict, deletion);
-                     `utils.audit_report`: its self-contained HTML report.
+                     `utils.audit_report`: its report for the manager who decides (HTML and PDF).
 - `utils.lm`       : lesson 09's byte-level language model, canaries, exposure, extraction and text attacks.
 - `utils.unlearning`: unlearning methods (retrain, SISA, fine-tune, gradient ascent) and their audits (U-LiRA).
 

@@ -1,4 +1,7 @@
-"""A self-contained HTML audit report a student can hand in (Lesson 08).
+"""The report as a document: self-contained HTML, escaped text, embedded figures (Lesson 08).
+
+`render_report` lays out any sections, table and figures; `utils.audit_report.manager` builds the
+audit report for a manager on top of it.
 
 One file, no external resources: figures are embedded as base64 PNG images, the styles are inline,
 and there is no script, stylesheet link or web font. It opens offline in any browser, survives
@@ -25,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["REPORTS_DIR", "figure_to_data_uri", "table_to_html", "text_to_html", "render_report", "write_report"]
+__all__ = ["REPORTS_DIR", "CSS", "check_text", "figure_to_data_uri", "table_to_html", "text_to_html", "render_report",
+           "write_report"]
 
 # git-ignored: students' reports stay out of the repository
-REPORTS_DIR = Path(__file__).resolve().parents[1] / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 
-_CSS = """
+CSS = """
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 52em; margin: 2em auto; padding: 0 1em;
        color: #111; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
@@ -41,11 +45,18 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; } figcaption { font-style: italic; color: #333; }
 section.verdict { border-left: 4px solid #D55E00; padding-left: 1em; }
+section.summary { border: 2px solid #333; padding: 0 1em 0.5em; }
+p.risk { font-size: 1.4em; font-weight: bold; margin: 0.6em 0 0.2em; }
+p.risk-high { color: #A03A00; } p.risk-elevated { color: #7A4F00; } p.risk-not-measurable { color: #1F4E79; }
+dt { font-weight: bold; margin-top: 0.4em; } dd { margin-left: 1.5em; }
 pre { white-space: pre-wrap; font-family: 'DejaVu Sans Mono', monospace; font-size: 0.9em; }
+@page { size: A4; margin: 16mm; }
+@media print { body { margin: 0; max-width: none; } figure, table, section.summary { break-inside: avoid; }
+               section.glossary, section.appendix { break-before: page; } }
 """
 
 
-def _check_text(value, name: str, *, allow_empty: bool = False) -> str:
+def check_text(value, name: str, *, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {type(value).__name__}.")
     if not allow_empty and not value.strip():
@@ -110,7 +121,7 @@ def table_to_html(table, *, columns=None) -> str:
 
 def text_to_html(text: str) -> str:
     """Plain text as escaped HTML paragraphs: a blank line starts a new paragraph, a newline is kept."""
-    text = _check_text(text, "text", allow_empty=True)
+    text = check_text(text, "text", allow_empty=True)
     paragraphs = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     return "".join("<p>" + _html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
 
@@ -141,9 +152,9 @@ def render_report(*, title: str, verdict: str, table, figures=(), author: str = 
     str
         A complete HTML document with no external resources.
     """
-    title = _check_text(title, "title")
-    verdict = _check_text(verdict, "verdict")
-    author = _check_text(author, "author", allow_empty=True)
+    title = check_text(title, "title")
+    verdict = check_text(verdict, "verdict")
+    author = check_text(author, "author", allow_empty=True)
     if isinstance(figures, dict):
         figures = list(figures.items())
     figure_html = []
@@ -151,7 +162,7 @@ def render_report(*, title: str, verdict: str, table, figures=(), author: str = 
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
             raise ValueError(f"figures[{i}] must be a (caption, figure) pair, got {type(item).__name__}.")
         caption, fig = item
-        caption = _check_text(caption, f"the caption of figures[{i}]")
+        caption = check_text(caption, f"the caption of figures[{i}]")
         figure_html.append(
             f'<figure><img alt="{_html.escape(caption, quote=True)}" src="{figure_to_data_uri(fig)}">'
             f"<figcaption>Figure {i + 1}. {_html.escape(caption)}</figcaption></figure>"
@@ -161,8 +172,8 @@ def render_report(*, title: str, verdict: str, table, figures=(), author: str = 
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
             raise ValueError(f"sections[{i}] must be a (heading, text) pair, got {type(item).__name__}.")
         heading, text = item
-        heading = _check_text(heading, f"the heading of sections[{i}]")
-        text = _check_text(text, f"the text of sections[{i}]")
+        heading = check_text(heading, f"the heading of sections[{i}]")
+        text = check_text(text, f"the text of sections[{i}]")
         section_html.append(f"<section><h2>{_html.escape(heading)}</h2>{text_to_html(text)}</section>")
     date = date if date is not None else _dt.datetime.now(_dt.UTC).date().isoformat()
     meta = " · ".join(_html.escape(x) for x in (author, str(date)) if x)
@@ -170,7 +181,7 @@ def render_report(*, title: str, verdict: str, table, figures=(), author: str = 
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{_html.escape(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{CSS}</style></head><body>",
         f"<h1>{_html.escape(title)}</h1>",
         f'<p class="meta">{meta}</p>' if meta else "",
         *section_html,
