@@ -76,3 +76,42 @@ def test_dp_training_reaches_the_target_epsilon():
     assert trained.epsilon == pytest.approx(8.0, rel=0.05) and trained.steps > 0
     assert set(trained.state_dict) == set(lm_model.build_lm().state_dict())  # loads into a plain model
     trained.model()
+
+
+def test_logits_after_a_shared_prefix_are_those_of_the_whole_text():
+    torch.manual_seed(0)
+    model = lm_model.ByteTransformer().eval()
+    prefix = torch.tensor([lm_model.BOS, *b"John Doe's PIN is "])
+    continuations = torch.tensor([list(b"46634"), list(b"00000"), list(b"98765")])
+    full = model(torch.cat([prefix.expand(3, -1), continuations], dim=1))
+    last, logits = model.after_prefix(prefix, continuations)
+    torch.testing.assert_close(last, full[0, len(prefix) - 1], rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits, full[:, len(prefix):], rtol=0, atol=1e-5)
+    alone, none = model.after_prefix(prefix, continuations[:, :0])
+    torch.testing.assert_close(alone, last, rtol=0, atol=1e-6) and none.shape == (3, 0, 256)
+    with pytest.raises(ValueError, match="more than this model's max_length"):
+        model.after_prefix(prefix, torch.zeros(1, lm_model.MAX_BYTES, dtype=torch.long))
+
+
+def test_a_batch_split_by_length_gives_the_loss_and_gradient_of_the_whole_padded_batch():
+    from utils.lm.train import _step_loss, length_groups
+
+    assert [g.tolist() for g in length_groups(np.array([100, 20, 98, 25, 110]))] == [[1, 3], [2, 0, 4]]
+    assert [g.tolist() for g in length_groups(np.array([100, 101, 99]))] == [[2, 0, 1]]  # nothing to save
+    texts = records.make_records(6, seed=0) + ["John Doe's PIN is 466345."] * 4
+    inputs, targets, mask = lm_model.encode_texts(texts)
+    rows = np.arange(len(texts))
+    torch.manual_seed(0)
+    model = lm_model.ByteTransformer()
+    grouped = _step_loss(model, inputs, targets, mask, rows)
+    grouped.backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    logits = model(torch.from_numpy(inputs))  # one pass over the whole padded batch
+    per_byte = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), torch.from_numpy(targets).reshape(-1),
+                                                 reduction="none").view(targets.shape)
+    whole = (per_byte * torch.from_numpy(mask)).sum() / mask.sum()
+    whole.backward()
+    torch.testing.assert_close(grouped, whole, rtol=1e-6, atol=1e-6)
+    for g, p in zip(grads, model.parameters()):
+        torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-6)

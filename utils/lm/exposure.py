@@ -167,16 +167,27 @@ def _encode_prefix(prefix: str) -> np.ndarray:
 
 
 @torch.no_grad()
+def _after_prefix(model, prefix: torch.Tensor, rows: torch.Tensor):
+    """``model.after_prefix`` (the prefix computed once) where the model has it; one full forward otherwise."""
+    if hasattr(model, "after_prefix"):
+        return model.after_prefix(prefix, rows)
+    logits = model(torch.cat([prefix.expand(len(rows), -1), rows], dim=1))
+    return logits[0, len(prefix) - 1], logits[:, len(prefix):]
+
+
+@torch.no_grad()
 def _next_log_probs(model, prefix_codes: np.ndarray, partials: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """Log-probabilities (nats, over all 256 bytes) of each digit after prefix + partial digits.
 
     partials: (n, j) digits 0-9. Returns (n, 10) float64.
     """
     n, j = partials.shape
-    rows = np.concatenate([np.broadcast_to(prefix_codes, (n, len(prefix_codes))), DIGITS[partials]], axis=1)
+    prefix = torch.from_numpy(prefix_codes)
     out = np.empty((n, 10))
     for start in range(0, n, batch_size):
-        logits = model(torch.from_numpy(np.ascontiguousarray(rows[start:start + batch_size])))[:, -1]
+        rows = torch.from_numpy(np.ascontiguousarray(DIGITS[partials[start:start + batch_size]]))
+        last, logits = _after_prefix(model, prefix, rows)  # the prefix is computed once, not once per row
+        logits = last.expand(len(rows), -1) if j == 0 else logits[:, -1]
         out[start:start + batch_size] = torch.log_softmax(logits.double(), -1)[:, DIGITS].numpy()
     return out
 
@@ -201,12 +212,13 @@ def secret_log_probs(model, prefix: str, candidates, *, batch_size: int = 256) -
     if candidates.ndim != 2 or candidates.min() < 0 or candidates.max() > 9:
         raise ValueError(f"candidates must be digits 0-9 of shape (n_candidates, n_digits), got shape "
                          f"{candidates.shape}.")
-    codes = _encode_prefix(prefix)
-    rows = np.concatenate([np.broadcast_to(codes, (len(candidates), len(codes))), DIGITS[candidates[:, :-1]]], axis=1)
-    d = candidates.shape[1]
+    codes = torch.from_numpy(_encode_prefix(prefix))
     out = np.empty(len(candidates))
     for start in range(0, len(candidates), batch_size):
-        logits = model(torch.from_numpy(np.ascontiguousarray(rows[start:start + batch_size])))[:, -d:]
+        # the prefix is computed once; each candidate costs only its own digits (but the last)
+        rows = torch.from_numpy(np.ascontiguousarray(DIGITS[candidates[start:start + batch_size, :-1]]))
+        last, logits = _after_prefix(model, codes, rows)
+        logits = torch.cat([last.expand(len(rows), 1, -1), logits], dim=1)
         log_probs = torch.log_softmax(logits.double(), -1).numpy()
         chosen = DIGITS[candidates[start:start + batch_size]]
         out[start:start + batch_size] = np.take_along_axis(log_probs, chosen[..., None], -1)[..., 0].sum(1)

@@ -43,14 +43,34 @@ class _Block(nn.Module):
         self.up = nn.Linear(width, 4 * width)
         self.down = nn.Linear(4 * width, width)
 
-    def forward(self, x):
+    def _heads(self, x):
         n, length, width = x.shape
         q, k, v = self.qkv(self.norm1(x)).split(width, dim=-1)
         heads = (n, length, self.n_heads, width // self.n_heads)
-        q, k, v = (t.view(heads).transpose(1, 2) for t in (q, k, v))
-        attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return tuple(t.view(heads).transpose(1, 2) for t in (q, k, v))
+
+    def _finish(self, x, attended):
+        n, length, width = x.shape
         x = x + self.proj(attended.transpose(1, 2).reshape(n, length, width))
         return x + self.down(F.gelu(self.up(self.norm2(x))))
+
+    def forward(self, x):
+        q, k, v = self._heads(x)
+        return self._finish(x, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+    def forward_cached(self, x, keys, values):
+        """Positions after a shared prefix: `keys`, `values` (1, heads, P, d) are the prefix's, computed once.
+
+        Returns the block's output for `x` (n, S, width) and the prefix's keys and values (for the next
+        block's call, unchanged). Each position attends to the whole prefix and to itself and the
+        positions before it, exactly as in `forward` on prefix + x.
+        """
+        q, k, v = self._heads(x)
+        n, length, prefix = x.shape[0], x.shape[1], keys.shape[2]
+        k = torch.cat([keys.expand(n, -1, -1, -1), k], dim=2)
+        v = torch.cat([values.expand(n, -1, -1, -1), v], dim=2)
+        allowed = torch.ones(length, prefix + length, dtype=torch.bool).tril(diagonal=prefix)
+        return self._finish(x, F.scaled_dot_product_attention(q, k, v, attn_mask=allowed))
 
 
 class ByteTransformer(nn.Module):
@@ -93,6 +113,48 @@ class ByteTransformer(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))
+
+
+    @torch.no_grad()
+    def after_prefix(self, prefix, continuations):
+        """Logits after one shared `prefix`, for many `continuations`: the prefix is computed once (Lesson 09).
+
+        The same numbers (to float rounding) as ``self(cat(prefix, continuation))``, for the cost of
+        the continuations alone: how exposure scores 1,000 candidate secrets after one canary prefix.
+
+        Parameters
+        ----------
+        prefix : LongTensor, shape (P,)
+            Byte codes, BOS first.
+        continuations : LongTensor, shape (n, S)
+            S may be 0.
+
+        Returns
+        -------
+        last : Tensor, shape (256,)
+            Logits after the prefix (the prediction of each continuation's first byte).
+        logits : Tensor, shape (n, S, 256)
+            Logits after each continuation byte.
+        """
+        length = len(prefix) + continuations.shape[1]
+        if length > self.max_length:
+            raise ValueError(f"prefix and continuation have {length} positions, more than this model's max_length "
+                             f"{self.max_length}.")
+        x = self.tokens(prefix[None]) + self.positions(torch.arange(len(prefix))[None])
+        cache = []
+        for block in self.blocks:  # the prefix alone, keeping each block's keys and values
+            q, k, v = block._heads(x)
+            cache.append((k, v))
+            x = block._finish(x, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+        last = self.head(self.norm(x))[0, -1]
+        n, steps = continuations.shape
+        if steps == 0:
+            return last, torch.empty(n, 0, last.shape[-1])
+        positions = torch.arange(len(prefix), length).expand(n, steps)
+        y = self.tokens(continuations) + self.positions(positions)
+        for block, (k, v) in zip(self.blocks, cache):
+            y = block.forward_cached(y, k, v)
+        return last, self.head(self.norm(y))
 
 
 def build_lm() -> ByteTransformer:

@@ -32,8 +32,8 @@ from .attacks import (
 from .records import Canaries, build_corpus, make_canaries, make_records
 
 __all__ = ["TARGET_RECIPE", "ONE_PASS_RECIPE", "DP_RECIPE", "compare_models", "score_settings", "cached_scores",
-           "cached_exposures", "Setting", "MembershipScores", "AttackRow", "auc_interval", "summarize_scores",
-           "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
+           "cached_exposures", "cached_bits_per_byte", "Setting", "MembershipScores", "AttackRow", "auc_interval",
+           "summarize_scores", "overfit_setting", "one_pass_setting", "shifted_setting", "score_setting",
            "ATTACK_NAMES"]
 
 # The lesson's recipes (also the bench's): 12 epochs overfit 200 records; one pass over a large corpus;
@@ -222,6 +222,14 @@ def cached_exposures(model, canaries, *, n_samples: int = 1000, seed: int = 0):
     return CanaryExposure.from_dict(cached(_exposure_dict, model, canaries, n_samples, seed))
 
 
+def cached_bits_per_byte(model, texts) -> float:
+    """`utils.lm.train.bits_per_byte` through `utils.cache.cached`: a warm lesson reads it, not 1,000 forward passes."""
+    from ..cache import cached
+    from .train import bits_per_byte
+
+    return float(cached(bits_per_byte, model, list(texts)))
+
+
 def auc_interval(labels, scores, *, n_boot: int = 300, confidence: float = 0.95, seed: int = 0):
     """AUC and a stratified bootstrap interval: ``(auc, low, high)``.
 
@@ -282,7 +290,8 @@ def compare_models(models: dict, canaries, texts, *, n_samples: int = 500, seed:
     -------
     dict of str -> (CanaryExposure, float)
     """
-    from .train import bits_per_byte
-
-    return {name: (cached_exposures(model, canaries, n_samples=n_samples, seed=seed), bits_per_byte(model, texts))
-            for name, model in progress_bar(list(models.items()), desc="models measured", leave=False)}
+    measured = {}
+    for name, model in progress_bar(list(models.items()), desc="models measured", leave=False):
+        measured[name] = (cached_exposures(model, canaries, n_samples=n_samples, seed=seed),
+                          cached_bits_per_byte(model, texts))
+    return measured
