@@ -12,7 +12,7 @@ from utils.metrics import auc
 @pytest.fixture(scope="module")
 def small():
     overfit = settings.overfit_setting(n_records=30, n_nonmembers=40, n_per_level=1, repetitions=(1, 4), seed=0)
-    one_pass = settings.one_pass_setting(n_records=60, n_members=30, n_nonmembers=30, seed=0)
+    one_pass = settings.one_pass_setting(n_records=60, n_members=30, n_nonmembers=30, n_reference=20, seed=0)
     return overfit, one_pass
 
 
@@ -23,6 +23,8 @@ def test_settings_keep_members_nonmembers_and_reference_apart(small):
         assert s.labels.tolist() == [1] * len(s.members) + [0] * len(s.nonmembers)
         assert set(s.members) <= set(s.corpus)
     assert len(overfit.corpus) == 30 + 1 + 4 and overfit.canaries.repetitions.tolist() == [4, 1]
+    assert len(one_pass.reference_corpus) == 20
+    assert settings.one_pass_setting(n_records=5, n_members=2, n_nonmembers=2).reference_corpus == ()
     for shift in ("locale", "years"):
         shifted = settings.shifted_setting(one_pass, shift=shift)
         assert shifted.members == one_pass.members and shifted.corpus == one_pass.corpus

@@ -92,14 +92,18 @@ def overfit_setting(*, n_records: int = 200, n_nonmembers: int = 1000, n_per_lev
 
 
 def one_pass_setting(*, n_records: int = 5000, n_members: int = 1000, n_nonmembers: int = 1000,
-                     seed: int = 0) -> Setting:
-    """`n_records` en_US records, trained on once; `n_members` of them and `n_nonmembers` fresh ones to evaluate."""
+                     n_reference: int = 0, seed: int = 0) -> Setting:
+    """`n_records` en_US records, trained on once; `n_members` of them and `n_nonmembers` fresh ones to evaluate.
+
+    `n_reference` fresh records make its reference corpus: none by default, since lesson 09 and
+    ``utils.bench lm`` reuse the overfit setting's reference model (5,000 unused people take seconds to draw).
+    """
     seed = check_seed(seed)
     records = make_records(check_positive_int(n_records, "n_records"), seed=seed + 3 * _SEED_GAP)
     if n_members > n_records:
         raise ValueError(f"n_members ({n_members}) cannot exceed n_records ({n_records}).")
     nonmembers = make_records(n_nonmembers, seed=seed + 4 * _SEED_GAP)
-    reference = make_records(n_records, seed=seed + 5 * _SEED_GAP)
+    reference = make_records(n_reference, seed=seed + 5 * _SEED_GAP) if n_reference else []
     return Setting("one-pass", tuple(records), tuple(records[:n_members]), tuple(nonmembers), tuple(reference))
 
 
