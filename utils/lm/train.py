@@ -12,6 +12,8 @@ Training is seeded and deterministic on the CPU.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import time
 import warnings
@@ -27,7 +29,24 @@ from .model import ByteTransformer, encode_texts
 
 PHYSICAL_BATCH = 32  # DP-SGD's records per forward pass (the logical batch is Poisson, 64 on average)
 
-__all__ = ["TrainedLM", "train_lm", "train_lm_dp", "fit_lm", "cached_lm", "bits_per_byte", "length_groups"]
+__all__ = ["TrainedLM", "train_lm", "train_lm_dp", "fit_lm", "cached_lm", "bits_per_byte", "length_groups",
+           "release_memory"]
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap memory back to the system (glibc's ``malloc_trim``; elsewhere a no-op).
+
+    A training's autograd buffers are freed when it ends, but glibc keeps the pages for reuse, so a
+    kernel that trains six models in turn would start each from the last one's high-water mark.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 @dataclass(frozen=True)
@@ -175,7 +194,7 @@ def train_lm(texts, *, epochs: int = 30, batch_size: int = 32, lr: float = 3e-3,
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     seconds = time.perf_counter() - start
     del model, optimizer
-    gc.collect()  # free the autograd graph's buffers now: a lesson trains six models in one kernel
+    release_memory()  # free the autograd graph's buffers now: a lesson trains six models in one kernel
     return TrainedLM(state, np.array(losses), seconds)
 
 
@@ -265,7 +284,7 @@ def train_lm_dp(texts, *, epsilon: float = 8.0, delta: float = 1e-5, epochs: int
     state = {k.removeprefix("_module."): v.detach().clone() for k, v in model.state_dict().items()}
     seconds = time.perf_counter() - start
     del model, optimizer, loader, engine
-    gc.collect()  # Opacus's hooks form reference cycles that hold per-sample activations until collected
+    release_memory()  # Opacus's hooks form reference cycles that hold per-sample activations until collected
     return TrainedLM(state, np.array(losses), seconds, spent)
 
 
